@@ -1,0 +1,19 @@
+"""An asyncio task-tree engine with the Grafo API, lifecycle events and control."""
+
+from grafo_core import errors, events
+from grafo_core.chunk import Chunk
+from grafo_core.events import NodeState
+from grafo_core.executor import TreeExecutor, observe_runs
+from grafo_core.node import Metadata, Node, NodeTimeoutError
+
+__all__ = [
+    "Chunk",
+    "Metadata",
+    "Node",
+    "NodeState",
+    "NodeTimeoutError",
+    "TreeExecutor",
+    "errors",
+    "events",
+    "observe_runs",
+]

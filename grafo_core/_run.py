@@ -1,0 +1,471 @@
+"""The scheduler for one run of a `TreeExecutor`: graph, states and tasks."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from grafo_core import events as ev
+from grafo_core.chunk import Chunk
+from grafo_core.events import NodeState
+from grafo_core.node import Node, NodeTimeoutError
+
+if TYPE_CHECKING:
+    from grafo_core.executor import TreeExecutor
+
+logger = logging.getLogger(__name__)
+
+WAITING = NodeState.WAITING
+READY = NodeState.READY
+RUNNING = NodeState.RUNNING
+SUCCEEDED = NodeState.SUCCEEDED
+
+
+def _source_of(function: Any) -> str:
+    code = getattr(function, "__code__", None)
+    if code is None:
+        return ""
+    return f"{code.co_filename}:{code.co_firstlineno}"
+
+
+class Run:
+    """State of one run: which nodes are in the graph, their states and tasks.
+
+    Every method runs on the run's event loop. Nodes tell the run about edge
+    changes through `on_edge_added` and `on_edge_removed`, so a change made
+    by node code, a callback or the caller takes effect at once.
+    """
+
+    def __init__(
+        self,
+        executor: TreeExecutor,
+        sink: Callable[[Any], Any],
+        subscribers: list[Callable[[ev.Event], Any]],
+        *,
+        max_workers: int | None,
+        stop_on_error: bool,
+    ) -> None:
+        self.executor = executor
+        self.run_id = executor.name
+        self.sink = sink
+        self.subscribers = subscribers
+        self.max_workers = max_workers
+        self.stop_on_error = stop_on_error
+        self.errors: list[BaseException] = []
+        self.nodes: dict[str, Node[Any]] = {}
+        self.states: dict[Node[Any], NodeState] = {}
+        self.attempts: dict[Node[Any], int] = {}
+        self.completed: set[Node[Any]] = set()
+        self.tasks: dict[Node[Any], asyncio.Task[None]] = {}
+        self.ready: deque[Node[Any]] = deque()
+        self.rerun: set[Node[Any]] = set()
+        self.cancel_reasons: dict[Node[Any], str] = {}
+        self.roots: list[Node[Any]] = []
+        self.paused = False
+        self.stopping = False
+        self.cancelled = False
+        self.loop = asyncio.get_running_loop()
+        self.done: asyncio.Future[None] = self.loop.create_future()
+
+    # -- events --------------------------------------------------------------
+
+    def emit(self, event: ev.Event) -> None:
+        for subscriber in tuple(self.subscribers):
+            try:
+                subscriber(event)
+            except Exception:
+                logger.exception(
+                    "subscriber %r raised on %s and was detached",
+                    subscriber,
+                    type(event).__name__,
+                )
+                if subscriber in self.subscribers:
+                    self.subscribers.remove(subscriber)
+
+    # -- graph ---------------------------------------------------------------
+
+    def start(self, roots: list[Node[Any]]) -> None:
+        """Build the graph reachable from `roots`, announce it and start roots."""
+        self.roots = list(roots)
+        if self.subscribers:
+            self.emit(
+                ev.RunStarted(
+                    self.run_id,
+                    None,
+                    time.monotonic(),
+                    self.executor.description,
+                    tuple(root.uuid for root in roots),
+                    self.max_workers,
+                )
+            )
+        self._add_subgraph(roots)
+        for root in roots:
+            if self.states[root] is WAITING:
+                self._make_ready(root)
+        self.check_done()
+
+    def check_can_link(self, child: Node[Any]) -> None:
+        """Raise if `child` would bring a second node with a taken uuid."""
+        if self.done.done():
+            return
+        existing = self.nodes.get(child.uuid)
+        if existing is not None and existing is not child:
+            raise ValueError(
+                f"a different node with uuid {child.uuid!r} is already in run "
+                f"{self.run_id!r}; give the new node another uuid"
+            )
+
+    def _add_subgraph(self, starts: Iterable[Node[Any]]) -> None:
+        """Add every node reachable from `starts` that is not in the graph yet."""
+        added: list[Node[Any]] = []
+        queue = deque(node for node in starts if node not in self.states)
+        while queue:
+            node = queue.popleft()
+            if node in self.states:
+                continue
+            existing = self.nodes.get(node.uuid)
+            if existing is not None:
+                raise ValueError(
+                    f"two different nodes share uuid {node.uuid!r} in run "
+                    f"{self.run_id!r}; give each node its own uuid"
+                )
+            self.nodes[node.uuid] = node
+            self.states[node] = WAITING
+            node._runs.append(self)
+            added.append(node)
+            queue.extend(child for child in node._children if child not in self.states)
+        if not self.subscribers:
+            return
+        now = time.monotonic()
+        root_set = set(self.roots)
+        for node in added:
+            function = node.coroutine
+            self.emit(
+                ev.NodeAdded(
+                    self.run_id,
+                    node.uuid,
+                    now,
+                    node.label,
+                    getattr(function, "__qualname__", repr(function)),
+                    node._is_generator,
+                    node in root_set,
+                    node.timeout,
+                    getattr(function, "__module__", "") or "",
+                    _source_of(function),
+                )
+            )
+        added_set = set(added)
+        for node in added:
+            for parent in node._parents:
+                if parent in self.states:
+                    self._emit_edge(parent, node, now)
+            for child in node._children:
+                if child in self.states and child not in added_set:
+                    self._emit_edge(node, child, now)
+
+    def _emit_edge(self, parent: Node[Any], child: Node[Any], now: float) -> None:
+        rule = parent._forward.get(child)
+        self.emit(
+            ev.EdgeAdded(
+                self.run_id, child.uuid, now, parent.uuid, rule.name if rule else None
+            )
+        )
+
+    def on_edge_added(
+        self, parent: Node[Any], child: Node[Any], forward: str | None
+    ) -> None:
+        """Take a new edge into the graph; start the child if it can start."""
+        if self.done.done():
+            return
+        if child not in self.states:
+            self._add_subgraph([child])
+        elif self.subscribers:
+            self.emit(
+                ev.EdgeAdded(
+                    self.run_id, child.uuid, time.monotonic(), parent.uuid, forward
+                )
+            )
+        if self.states[child] is WAITING and self._parents_completed(child):
+            self._make_ready(child)
+            self.check_done()
+
+    def on_edge_removed(self, parent: Node[Any], child: Node[Any]) -> None:
+        """Drop an edge; a child whose other parents all completed starts."""
+        if self.done.done() or child not in self.states:
+            return
+        if self.subscribers:
+            self.emit(
+                ev.EdgeRemoved(self.run_id, child.uuid, time.monotonic(), parent.uuid)
+            )
+        if (
+            self.states[child] is WAITING
+            and child._parents
+            and self._parents_completed(child)
+        ):
+            self._make_ready(child)
+            self.check_done()
+
+    def _parents_completed(self, node: Node[Any]) -> bool:
+        completed = self.completed
+        for parent in node._parents:
+            if parent not in completed:
+                return False
+        return True
+
+    def forget(self, node: Node[Any]) -> None:
+        """Remove a node with no edges left from the graph."""
+        del self.nodes[node.uuid]
+        del self.states[node]
+        if node in self.ready:
+            self.ready.remove(node)
+        self.completed.discard(node)
+        self.rerun.discard(node)
+        if node in self.roots:
+            self.roots.remove(node)
+        if self in node._runs:
+            node._runs.remove(self)
+        if self.subscribers:
+            self.emit(ev.NodeRemoved(self.run_id, node.uuid, time.monotonic()))
+
+    # -- scheduling ----------------------------------------------------------
+
+    def _make_ready(self, node: Node[Any]) -> None:
+        if self.stopping:
+            return
+        self.states[node] = READY
+        if self.subscribers:
+            self.emit(ev.NodeQueued(self.run_id, node.uuid, time.monotonic()))
+        if self.paused or (
+            self.max_workers is not None and len(self.tasks) >= self.max_workers
+        ):
+            self.ready.append(node)
+        else:
+            self._start(node)
+
+    def fill(self) -> None:
+        """Start queued nodes while the run is not paused and under its limit."""
+        ready = self.ready
+        while ready and not self.paused and not self.stopping:
+            if self.max_workers is not None and len(self.tasks) >= self.max_workers:
+                break
+            self._start(ready.popleft())
+
+    def step(self) -> Node[Any] | None:
+        """Start the first queued node, paused or not; return it or `None`."""
+        if not self.ready or self.stopping:
+            return None
+        node = self.ready.popleft()
+        self._start(node)
+        return node
+
+    def _start(self, node: Node[Any]) -> None:
+        attempt = self.attempts.get(node, 0) + 1
+        self.attempts[node] = attempt
+        self.states[node] = RUNNING
+        if self.subscribers:
+            self.emit(
+                ev.NodeStarted(
+                    self.run_id, node.uuid, time.monotonic(), attempt, dict(node.kwargs)
+                )
+            )
+        self.tasks[node] = self.loop.create_task(
+            self._run_node(node), name=f"grafo node {node.uuid}"
+        )
+
+    async def _run_node(self, node: Node[Any]) -> None:
+        started = time.monotonic()
+        on_chunk = self._chunk_handler(node) if node._is_generator else None
+        outcome: BaseException | None = None
+        output: Any = None
+        try:
+            output = await node.execute(on_chunk)
+        except BaseException as exc:  # every outcome is recorded below
+            outcome = exc
+        reason = self.cancel_reasons.pop(node, None)
+        del self.tasks[node]
+        if node in self.states:  # not removed from the graph while running
+            if outcome is None:
+                self._succeeded(node, output, started)
+            elif isinstance(outcome, asyncio.CancelledError) and reason is not None:
+                self._cancelled(node, reason, started)
+            else:
+                # A CancelledError nobody asked for came from the node's own
+                # code, so it counts as a failure like any other exception.
+                timed_out = isinstance(outcome, NodeTimeoutError)
+                self._failed(node, outcome, started, timed_out=timed_out)
+            if node in self.rerun:
+                self.rerun.discard(node)
+                if self.states.get(node) is SUCCEEDED:
+                    self._make_ready(node)
+        self.fill()
+        self.check_done()
+
+    def _chunk_handler(self, node: Node[Any]) -> Callable[[Chunk[Any]], None]:
+        sink = self.sink
+        subscribers = self.subscribers
+        run_id = self.run_id
+        uuid = node.uuid
+        count = 0
+
+        def on_chunk(chunk: Chunk[Any]) -> None:
+            nonlocal count
+            sink(chunk)
+            if subscribers:
+                self.emit(
+                    ev.ChunkEmitted(run_id, uuid, time.monotonic(), count, chunk.output)
+                )
+            count += 1
+
+        return on_chunk
+
+    def _succeeded(self, node: Node[Any], output: Any, started: float) -> None:
+        self.states[node] = SUCCEEDED
+        self.completed.add(node)
+        if not node._is_generator:
+            self.sink(node)
+        if self.subscribers:
+            now = time.monotonic()
+            chunks = len(output) if node._is_generator else 0
+            self.emit(
+                ev.NodeSucceeded(
+                    self.run_id, node.uuid, now, now - started, output, chunks
+                )
+            )
+        logger.debug("node %r succeeded", node.uuid)
+        for child in tuple(node._children):
+            self._parent_completed(node, child)
+
+    def _parent_completed(self, parent: Node[Any], child: Node[Any]) -> None:
+        state = self.states.get(child)
+        if state is WAITING:
+            if self._parents_completed(child):
+                self._make_ready(child)
+        elif state is RUNNING:
+            if self._reaches(child, parent):
+                self.rerun.add(child)
+        elif state is SUCCEEDED and self._reaches(child, parent):
+            self._make_ready(child)
+
+    @staticmethod
+    def _reaches(start: Node[Any], target: Node[Any]) -> bool:
+        """Whether `target` is reachable from `start`: the edge closes a cycle."""
+        seen = {start}
+        stack = [start]
+        while stack:
+            for child in stack.pop()._children:
+                if child is target:
+                    return True
+                if child not in seen:
+                    seen.add(child)
+                    stack.append(child)
+        return False
+
+    def _failed(
+        self,
+        node: Node[Any],
+        error: BaseException,
+        started: float,
+        *,
+        timed_out: bool,
+    ) -> None:
+        self.errors.append(error)
+        now = time.monotonic()
+        if timed_out:
+            self.states[node] = NodeState.TIMED_OUT
+            if self.subscribers:
+                self.emit(
+                    ev.NodeTimedOut(
+                        self.run_id, node.uuid, now, now - started, node.timeout or 0.0
+                    )
+                )
+        else:
+            self.states[node] = NodeState.FAILED
+            if self.subscribers:
+                self.emit(
+                    ev.NodeFailed(self.run_id, node.uuid, now, now - started, error)
+                )
+        logger.debug("node %r failed: %r", node.uuid, error)
+        self._skip_descendants(node, f"ancestor {node.label!r} failed")
+        if self.stop_on_error:
+            self.stop(f"the run stopped after {node.label!r} failed")
+
+    def _cancelled(self, node: Node[Any], reason: str, started: float) -> None:
+        self.states[node] = NodeState.CANCELLED
+        if self.subscribers:
+            now = time.monotonic()
+            self.emit(
+                ev.NodeCancelled(self.run_id, node.uuid, now, now - started, reason)
+            )
+        logger.debug("node %r cancelled: %s", node.uuid, reason)
+
+    def _skip(self, node: Node[Any], reason: str) -> None:
+        self.states[node] = NodeState.SKIPPED
+        if self.subscribers:
+            self.emit(ev.NodeSkipped(self.run_id, node.uuid, time.monotonic(), reason))
+
+    def _skip_descendants(self, node: Node[Any], reason: str) -> None:
+        seen = {node}
+        stack = list(node._children)
+        while stack:
+            child = stack.pop()
+            if child in seen:
+                continue
+            seen.add(child)
+            if self.states.get(child) in (WAITING, READY):
+                if child in self.ready:
+                    self.ready.remove(child)
+                self._skip(child, reason)
+            stack.extend(child._children)
+
+    def stop(self, reason: str) -> None:
+        """Start no more nodes; queued ones are skipped with `reason`."""
+        self.stopping = True
+        while self.ready:
+            self._skip(self.ready.popleft(), reason)
+
+    # -- caller control ------------------------------------------------------
+
+    def cancel(self, node: Node[Any], reason: str) -> bool:
+        """Cancel a ready or running node; return whether anything changed."""
+        state = self.states.get(node)
+        if state is RUNNING:
+            self.cancel_reasons[node] = reason
+            self.tasks[node].cancel(reason)
+            return True
+        if state is READY:
+            self.ready.remove(node)
+            self._cancelled(node, reason, time.monotonic())
+            self.check_done()
+            return True
+        return False
+
+    def cancel_all(self, reason: str) -> list[asyncio.Task[None]]:
+        """Stop the run and cancel every running node; return their tasks."""
+        self.stop(reason)
+        current = asyncio.current_task()
+        tasks = []
+        for node, task in list(self.tasks.items()):
+            if task is current:
+                continue
+            self.cancel_reasons[node] = reason
+            task.cancel(reason)
+            tasks.append(task)
+        return tasks
+
+    def check_done(self) -> None:
+        """End the run when nothing runs and nothing queued can start."""
+        if self.tasks or self.done.done():
+            return
+        if self.ready and self.paused and not self.stopping:
+            return
+        self.done.set_result(None)
+
+    def close(self) -> None:
+        """Detach from every node once the run is over."""
+        for node in self.states:
+            if self in node._runs:
+                node._runs.remove(self)

@@ -1,0 +1,499 @@
+"""`TreeExecutor`: runs a tree of nodes and lets callers watch and steer it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid as uuid_module
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Iterable
+from typing import Any
+
+from grafo_core import events as ev
+from grafo_core._run import Run
+from grafo_core.events import NodeState
+from grafo_core.node import Node
+
+logger = logging.getLogger(__name__)
+
+Subscriber = Callable[[ev.Event], Any]
+
+_run_observers: list[Callable[[TreeExecutor], Any]] = []
+
+
+def observe_runs(callback: Callable[[TreeExecutor], Any]) -> Callable[[], None]:
+    """Call `callback(executor)` whenever any executor is about to start a run.
+
+    The callback runs on the run's event loop before the `RunStarted` event,
+    so it can `subscribe` to the run. An exception in it is logged and the
+    run goes on. Returns a function that removes the callback.
+    """
+    _run_observers.append(callback)
+
+    def remove() -> None:
+        if callback in _run_observers:
+            _run_observers.remove(callback)
+
+    return remove
+
+
+class TreeExecutor:
+    """Runs every node reachable from `roots`, each once its parents completed.
+
+    Args:
+        uuid: The executor's name; a random UUID4 string when omitted.
+        description: Free text shown by tools.
+        roots: The nodes that start at once.
+        max_workers: The most nodes running at the same time, or `None`.
+        stop_on_error: Whether a failed node stops the whole run (the Grafo
+            behaviour). With `False`, only the failed node's descendants are
+            skipped and independent branches go on.
+    """
+
+    def __init__(
+        self,
+        uuid: str | None = None,
+        description: str = "",
+        roots: list[Node[Any]] | None = None,
+        *,
+        max_workers: int | None = None,
+        stop_on_error: bool = True,
+    ) -> None:
+        roots = list(roots) if roots is not None else []
+        for index, root in enumerate(roots):
+            if not isinstance(root, Node):
+                raise TypeError(
+                    f"roots[{index}] must be a Node, got {type(root).__name__}: "
+                    f"{root!r}; wrap the function in Node(...) first"
+                )
+        self._name = str(uuid) if uuid is not None else str(uuid_module.uuid4())
+        self._description = description
+        self._roots = roots
+        self._max_workers = _check_max_workers(max_workers)
+        self._stop_on_error = stop_on_error
+        self._subscribers: list[Subscriber] = []
+        self._errors: list[BaseException] = []
+        self._run: Run | None = None
+
+    def __repr__(self) -> str:
+        lines = [
+            f"TreeExecutor(uuid={self._name!r}, description={self._description!r}, "
+            f"{'running' if self._run else 'idle'})"
+        ]
+        for parent, child in self._edges():
+            lines.append(f"  {parent.uuid} -> {child.uuid}")
+        return "\n".join(lines)
+
+    @property
+    def name(self) -> str:
+        """The executor's uuid."""
+        return self._name
+
+    @property
+    def description(self) -> str:
+        """Free text describing the tree."""
+        return self._description
+
+    @property
+    def roots(self) -> list[Node[Any]]:
+        """The nodes that start at once when a run begins."""
+        return self._roots
+
+    @property
+    def errors(self) -> list[BaseException]:
+        """Exceptions raised by nodes in the current or last run, in order."""
+        return self._errors
+
+    # -- running -------------------------------------------------------------
+
+    async def run(self) -> list[Any]:
+        """Run the tree until nothing runs or is ready.
+
+        Returns:
+            In completion order, each plain node once per successful run and
+            every `Chunk` that async-generator nodes yielded.
+        """
+        results: list[Any] = []
+        await self._execute(results.append)
+        return results
+
+    async def yielding(self, latency: float = 0.2) -> AsyncIterator[Any]:
+        """Run the tree, yielding the items `run()` returns as each is produced.
+
+        `latency` is accepted for compatibility with Grafo and not used:
+        items are delivered as soon as they exist, with no polling. Leaving
+        the loop early stops the run and closes its async generators.
+        """
+        del latency
+        items: deque[Any] = deque()
+        loop = asyncio.get_running_loop()
+        waiter: list[asyncio.Future[None] | None] = [None]
+
+        def wake() -> None:
+            future = waiter[0]
+            if future is not None and not future.done():
+                future.set_result(None)
+
+        def sink(item: Any) -> None:
+            items.append(item)
+            wake()
+
+        task = loop.create_task(self._execute(sink))
+        task.add_done_callback(lambda _: wake())
+
+        try:
+            while True:
+                while items:
+                    yield items.popleft()
+                if task.done():
+                    break
+                waiter[0] = loop.create_future()
+                await waiter[0]
+                waiter[0] = None
+            while items:
+                yield items.popleft()
+            task.result()
+        finally:
+            if not task.done():
+                task.cancel()
+                await asyncio.wait({task})
+
+    async def _execute(self, sink: Callable[[Any], Any]) -> None:
+        if self._run is not None:
+            raise RuntimeError(
+                f"executor {self._name!r} is already running; wait for run() to "
+                "return before starting it again"
+            )
+        self._errors = []
+        for observer in tuple(_run_observers):
+            try:
+                observer(self)
+            except Exception:
+                logger.exception("run observer %r raised; ignored", observer)
+        run = Run(
+            self,
+            sink,
+            self._subscribers,
+            max_workers=self._max_workers,
+            stop_on_error=self._stop_on_error,
+        )
+        run.errors = self._errors
+        self._run = run
+        try:
+            run.start(self._roots)
+            await run.done
+        except asyncio.CancelledError:
+            run.cancelled = True
+            tasks = run.cancel_all("the run was cancelled")
+            if tasks:
+                await asyncio.gather(*tasks, return_exceptions=True)
+            raise
+        finally:
+            self._run = None
+            run.close()
+            if self._subscribers:
+                run.emit(
+                    ev.RunFinished(
+                        self._name,
+                        None,
+                        time.monotonic(),
+                        len(run.errors),
+                        run.cancelled,
+                    )
+                )
+
+    async def stop_tree(self) -> None:
+        """Start no more nodes, cancel the running ones and end the run.
+
+        Called from inside a node, it leaves that node running to its end.
+        """
+        run = self._run
+        if run is None:
+            logger.warning("stop_tree ignored: executor %r is not running", self._name)
+            return
+        tasks = run.cancel_all("the run was stopped by stop_tree()")
+        run.check_done()
+        if tasks:
+            await asyncio.wait(tasks)
+
+    def get_leaves(self) -> list[Node[Any]]:
+        """Return the nodes reachable from the roots that have no children."""
+        return [node for node in self._reachable() if not node._children]
+
+    def _reachable(self) -> list[Node[Any]]:
+        seen: set[Node[Any]] = set()
+        order: list[Node[Any]] = []
+        stack = list(reversed(self._roots))
+        while stack:
+            node = stack.pop()
+            if node in seen:
+                continue
+            seen.add(node)
+            order.append(node)
+            stack.extend(reversed(node._children))
+        return order
+
+    def _edges(self) -> Iterable[tuple[Node[Any], Node[Any]]]:
+        for node in self._reachable():
+            for child in node._children:
+                yield node, child
+
+    # -- observing -----------------------------------------------------------
+
+    def subscribe(self, callback: Subscriber) -> Callable[[], None]:
+        """Send every lifecycle event of this executor's runs to `callback`.
+
+        `callback` is called synchronously on the run's event loop with one
+        `grafo_core.events.Event`. If it raises, the error is logged and the
+        callback is detached. Returns a function that unsubscribes it.
+        """
+        if not callable(callback):
+            raise TypeError(f"subscribe() needs a callable, got {callback!r}")
+        self._subscribers.append(callback)
+
+        def unsubscribe() -> None:
+            if callback in self._subscribers:
+                self._subscribers.remove(callback)
+
+        return unsubscribe
+
+    @property
+    def is_running(self) -> bool:
+        """Whether a run is in progress."""
+        return self._run is not None
+
+    @property
+    def is_paused(self) -> bool:
+        """Whether the current run is paused."""
+        return self._run is not None and self._run.paused
+
+    @property
+    def running_count(self) -> int:
+        """How many nodes are running now."""
+        return len(self._run.tasks) if self._run is not None else 0
+
+    def node(self, node_id: str) -> Node[Any]:
+        """Return the node with uuid `node_id` in the current run's graph (or,
+        between runs, among the nodes reachable from the roots)."""
+        if self._run is not None:
+            node = self._run.nodes.get(node_id)
+        else:
+            node = next((n for n in self._reachable() if n.uuid == node_id), None)
+        if node is None:
+            raise KeyError(
+                f"no node with uuid {node_id!r} in executor {self._name!r}; "
+                "check the id (uuids are case-sensitive)"
+            )
+        return node
+
+    def state(self, node_id: str) -> NodeState:
+        """Return the state of a node of the current run."""
+        run = self._require_run("state")
+        return run.states[self.node(node_id)]
+
+    # -- steering ------------------------------------------------------------
+
+    @property
+    def max_workers(self) -> int | None:
+        """The most nodes that may run at once, or `None` for no limit."""
+        return self._max_workers
+
+    @max_workers.setter
+    def max_workers(self, value: int | None) -> None:
+        self._max_workers = _check_max_workers(value)
+        run = self._run
+        if run is not None:
+            run.max_workers = self._max_workers
+            if run.subscribers:
+                run.emit(
+                    ev.MaxWorkersChanged(
+                        self._name, None, time.monotonic(), self._max_workers
+                    )
+                )
+            run.fill()
+
+    def pause(self) -> None:
+        """Start no new node until `resume()`; running nodes go on."""
+        run = self._require_run("pause")
+        if run.paused:
+            return
+        run.paused = True
+        if run.subscribers:
+            run.emit(ev.RunPaused(self._name, None, time.monotonic()))
+
+    def resume(self) -> None:
+        """Start queued nodes again after `pause()`."""
+        run = self._require_run("resume")
+        if not run.paused:
+            return
+        run.paused = False
+        if run.subscribers:
+            run.emit(ev.RunResumed(self._name, None, time.monotonic()))
+        run.fill()
+        run.check_done()
+
+    def step(self) -> str | None:
+        """Start exactly one queued node while paused; return its uuid.
+
+        Returns `None` when no node is queued.
+        """
+        run = self._require_run("step")
+        if not run.paused:
+            logger.warning("step ignored: run %r is not paused", self._name)
+            return None
+        node = run.step()
+        return node.uuid if node is not None else None
+
+    def cancel(self, node: Node[Any] | str, *, reason: str = "cancelled") -> bool:
+        """Cancel a queued or running node; its descendants stay waiting.
+
+        Returns whether the node was queued or running. Other states are
+        logged as a warning and left alone.
+        """
+        run = self._require_run("cancel")
+        target = self._resolve(node)
+        if run.cancel(target, reason):
+            return True
+        logger.warning(
+            "cancel ignored: node %r is %s, not ready or running",
+            target.uuid,
+            run.states[target].value,
+        )
+        return False
+
+    async def add(
+        self,
+        node: Node[Any],
+        *,
+        parents: Iterable[Node[Any] | str],
+        forward: Any = None,
+        on_before_forward: Any = None,
+    ) -> None:
+        """Connect a new node under each of `parents` (nodes or uuids).
+
+        During a run the node starts as soon as every parent has completed,
+        at once if they all have.
+
+        Raises:
+            TypeError: `node` is not a Node.
+            ValueError: `parents` is empty, or the uuid is already taken.
+            KeyError: A parent uuid is not in the graph.
+        """
+        if not isinstance(node, Node):
+            raise TypeError(f"add() needs a Node, got {type(node).__name__}: {node!r}")
+        parent_nodes = [self._resolve(parent) for parent in parents]
+        if not parent_nodes:
+            raise ValueError(
+                f"add() of node {node.uuid!r} needs at least one parent; to add a "
+                "root, pass it in roots= before the run"
+            )
+        known = self._run.nodes if self._run else {n.uuid: n for n in self._reachable()}
+        if node.uuid in known:
+            raise ValueError(
+                f"a node with uuid {node.uuid!r} is already in executor "
+                f"{self._name!r}; give the new node another uuid"
+            )
+        for index, parent in enumerate(parent_nodes):
+            await parent.connect(
+                node,
+                forward=forward,
+                on_before_forward=on_before_forward,
+            )
+            if index == 0 and forward is not None:
+                # The first edge wrote nothing yet, but a second rule into
+                # the same parameter would override it: forward only once.
+                forward = None
+                on_before_forward = None
+
+    async def remove(
+        self, node: Node[Any] | str, *, cascade: bool = False
+    ) -> list[str]:
+        """Remove a node from the tree, cancelling it first if it runs.
+
+        Args:
+            node: The node or its uuid.
+            cascade: Also remove the descendants that are left without any
+                parent once the node is gone.
+
+        Returns:
+            The uuids removed, the node first.
+
+        Raises:
+            KeyError: The node is not in the graph.
+        """
+        target = self._resolve(node)
+        doomed = [target]
+        if cascade:
+            doomed += _orphaned_descendants(target)
+        run = self._run
+        if run is not None:
+            tasks = []
+            for item in doomed:
+                if run.cancel(item, "removed"):
+                    task = run.tasks.get(item)
+                    if task is not None and task is not asyncio.current_task():
+                        tasks.append(task)
+            if tasks:
+                await asyncio.wait(tasks)
+        for item in doomed:
+            for parent in list(item._parents):
+                parent._unlink(item)
+            for child in list(item._children):
+                item._unlink(child)
+            if item in self._roots:
+                self._roots.remove(item)
+            run = self._run
+            if run is not None and item in run.states:
+                run.forget(item)
+        run = self._run
+        if run is not None:
+            run.check_done()
+        return [item.uuid for item in doomed]
+
+    def _resolve(self, node: Node[Any] | str) -> Node[Any]:
+        if isinstance(node, Node):
+            if self._run is not None and node not in self._run.states:
+                raise KeyError(
+                    f"node {node.uuid!r} is not in the graph of run {self._name!r}"
+                )
+            return node
+        if isinstance(node, str):
+            return self.node(node)
+        raise TypeError(f"expected a Node or a uuid string, got {node!r}")
+
+    def _require_run(self, action: str) -> Run:
+        if self._run is None:
+            raise RuntimeError(
+                f"cannot {action}: executor {self._name!r} is not running; call it "
+                "while run() or yielding() is in progress"
+            )
+        return self._run
+
+
+def _check_max_workers(value: int | None) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(
+            f"max_workers must be a whole number of 1 or more, or None; got {value!r}"
+        )
+    return value
+
+
+def _orphaned_descendants(target: Node[Any]) -> list[Node[Any]]:
+    """Return descendants of `target` whose every parent is removed with it."""
+    removed = {target}
+    order: list[Node[Any]] = []
+    changed = True
+    while changed:
+        changed = False
+        frontier = [child for node in removed for child in node._children]
+        for child in frontier:
+            if child in removed:
+                continue
+            if all(parent in removed for parent in child._parents):
+                removed.add(child)
+                order.append(child)
+                changed = True
+    return order

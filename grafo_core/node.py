@@ -1,0 +1,551 @@
+"""`Node`: one asynchronous task in a tree, with its edges and forwarding rules."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import time
+import types
+import typing
+import uuid as uuid_module
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from grafo_core.chunk import Chunk
+from grafo_core.errors import (
+    AutoForwardError,
+    ForwardingOverrideError,
+    ForwardingParameterError,
+    MismatchChunkType,
+    NotAsyncCallableError,
+    SafeExecutionError,
+)
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+Hook = tuple[Callable[..., Any], dict[str, Any] | None]
+
+
+class _Auto:
+    """Type of the `Node.AUTO` sentinel."""
+
+    def __repr__(self) -> str:
+        return "Node.AUTO"
+
+
+AUTO = _Auto()
+
+
+class NodeTimeoutError(TimeoutError):
+    """A node's run took longer than its `timeout`."""
+
+
+@dataclass(frozen=True, slots=True)
+class Metadata:
+    """Timing and depth of a node.
+
+    Attributes:
+        runtime: Duration of the node's last run, in seconds.
+        level: Depth in the tree: 0 for roots, at least parent + 1 for a child.
+    """
+
+    runtime: float
+    level: int
+
+
+@dataclass(slots=True)
+class _ForwardRule:
+    """Where a parent's output goes in one child, and how it is transformed."""
+
+    name: str
+    transform: Callable[..., Any] | None = None
+    transform_kwargs: dict[str, Any] | None = None
+    positional: bool = True
+
+
+def _is_lambda(value: object) -> bool:
+    return isinstance(value, types.LambdaType) and value.__name__ == "<lambda>"
+
+
+def _resolve_lambdas(values: dict[str, Any]) -> dict[str, Any]:
+    """Return `values` with every lambda replaced by the result of calling it."""
+    for value in values.values():
+        if _is_lambda(value):
+            break
+    else:
+        return values
+    return {
+        key: value() if _is_lambda(value) else value for key, value in values.items()
+    }
+
+
+def _is_async_function(function: object) -> bool:
+    return inspect.iscoroutinefunction(function) or inspect.isasyncgenfunction(function)
+
+
+def _describe(function: object) -> str:
+    name = getattr(function, "__qualname__", None) or repr(function)
+    return f"{name} ({type(function).__name__})"
+
+
+def _type_checker(node: Node[Any]) -> type | tuple[type, ...] | None:
+    """Return what `isinstance` checks a typed node's values against, or `None`."""
+    orig = node.__dict__.get("__orig_class__")
+    if orig is None:
+        return None
+    args = typing.get_args(orig)
+    if not args:
+        return None
+    expected = args[0]
+    if expected is Any or isinstance(expected, TypeVar):
+        return None
+    origin = typing.get_origin(expected)
+    if origin is not None and origin not in (typing.Union, types.UnionType):
+        expected = origin
+    try:
+        isinstance(None, expected)
+    except TypeError:
+        logger.warning(
+            "node %r: type %r does not work with isinstance; values go unchecked",
+            node.uuid,
+            expected,
+        )
+        return None
+    return expected
+
+
+_UNRESOLVED = object()
+
+
+class Node(Generic[T]):
+    """An async function or async generator function, run as part of a tree.
+
+    Args:
+        coroutine: An `async def` function or an async generator function.
+        kwargs: Keyword arguments for `coroutine`. A lambda value is called
+            with no arguments just before each run, and its result is passed.
+        uuid: The node's id; a random UUID4 string when omitted.
+        timeout: Seconds one run may take, or `None` for no limit.
+        on_connect: ``(async_callback, fixed_kwargs)`` awaited by `connect`.
+        on_disconnect: ``(async_callback, fixed_kwargs)`` awaited by `disconnect`.
+        on_before_run: ``(async_callback, fixed_kwargs)`` awaited before a run.
+        on_after_run: ``(async_callback, fixed_kwargs)`` awaited after a
+            successful run, once the output was forwarded.
+
+    Raises:
+        NotAsyncCallableError: `coroutine` is not an async function.
+        TypeError: `kwargs` is not a dict or `timeout` is not a number.
+        ValueError: `timeout` is negative.
+    """
+
+    AUTO = AUTO
+
+    def __init__(
+        self,
+        coroutine: Callable[..., Any],
+        kwargs: dict[str, Any] | None = None,
+        uuid: str | None = None,
+        timeout: float | None = 60.0,
+        on_connect: Hook | None = None,
+        on_disconnect: Hook | None = None,
+        on_before_run: Hook | None = None,
+        on_after_run: Hook | None = None,
+    ) -> None:
+        if not _is_async_function(coroutine):
+            raise NotAsyncCallableError(
+                f"Node needs an async def function or an async generator function, "
+                f"got {_describe(coroutine)}; define it with 'async def'"
+            )
+        if kwargs is None:
+            kwargs = {}
+        elif not isinstance(kwargs, dict):
+            raise TypeError(
+                f"Node kwargs must be a dict, got {type(kwargs).__name__}: {kwargs!r}"
+            )
+        if timeout is not None:
+            if isinstance(timeout, bool) or not isinstance(timeout, int | float):
+                raise TypeError(
+                    f"Node timeout must be a number of seconds or None, got {timeout!r}"
+                )
+            if timeout < 0:
+                raise ValueError(
+                    f"Node timeout must be 0 or more seconds, got {timeout!r}"
+                )
+        set_ = object.__setattr__
+        set_(self, "coroutine", coroutine)
+        set_(self, "kwargs", kwargs)
+        set_(self, "uuid", str(uuid) if uuid is not None else str(uuid_module.uuid4()))
+        set_(self, "timeout", timeout)
+        set_(self, "on_connect", on_connect)
+        set_(self, "on_disconnect", on_disconnect)
+        set_(self, "on_before_run", on_before_run)
+        set_(self, "on_after_run", on_after_run)
+        set_(self, "_uuid_given", uuid is not None)
+        set_(self, "_is_generator", inspect.isasyncgenfunction(coroutine))
+        set_(self, "_children", [])
+        set_(self, "_parents", [])
+        set_(self, "_forward", {})
+        set_(self, "_output", None)
+        set_(self, "_aggregated", [])
+        set_(self, "_runtime", 0.0)
+        set_(self, "_level", 0)
+        set_(self, "_running", 0)
+        set_(self, "_runs", [])
+        set_(self, "_checker", _UNRESOLVED)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if self._running and not name.startswith("_"):
+            raise SafeExecutionError(
+                f"cannot set {name!r} on node {self.uuid!r} while it is running; "
+                "set it before the run starts or after the node finishes"
+            )
+        object.__setattr__(self, name, value)
+
+    def __repr__(self) -> str:
+        state = "running" if self._running else "idle"
+        return f"Node(uuid={self.uuid!r}, level={self._level}, {state})"
+
+    @property
+    def label(self) -> str:
+        """A readable name: the uuid if one was given, else the function name
+        followed by the uuid's first 8 characters."""
+        if self._uuid_given:
+            return self.uuid
+        name = getattr(self.coroutine, "__name__", "node")
+        return f"{name}-{self.uuid[:8]}"
+
+    @property
+    def output(self) -> Any:
+        """The return value of the last successful run, `None` before any."""
+        if self._is_generator:
+            raise NotAsyncCallableError(
+                f"node {self.uuid!r} runs an async generator, so it has no single "
+                "output; read aggregated_output instead"
+            )
+        return self._output
+
+    @property
+    def aggregated_output(self) -> list[Any]:
+        """Every value yielded in the last run of an async-generator node."""
+        if not self._is_generator:
+            raise NotAsyncCallableError(
+                f"node {self.uuid!r} runs a plain coroutine, so it yields nothing; "
+                "read output instead"
+            )
+        return self._aggregated
+
+    @property
+    def metadata(self) -> Metadata:
+        """The node's last runtime and its level."""
+        return Metadata(runtime=self._runtime, level=self._level)
+
+    @property
+    def children(self) -> list[Node[Any]]:
+        """The child nodes, in connection order (a copy)."""
+        return list(self._children)
+
+    @property
+    def parents(self) -> list[Node[Any]]:
+        """The parent nodes, in connection order (a copy)."""
+        return list(self._parents)
+
+    @property
+    def is_running(self) -> bool:
+        """Whether a run of this node is in progress."""
+        return self._running > 0
+
+    # -- edges ---------------------------------------------------------------
+
+    async def connect(
+        self,
+        child: Node[Any],
+        *,
+        forward: str | _Auto | None = None,
+        on_before_forward: Callable[..., Any] | Hook | None = None,
+    ) -> None:
+        """Add the edge `self -> child`, optionally forwarding this node's output.
+
+        Args:
+            child: The node to run after this one.
+            forward: `None` to pass no data, a parameter name of the child, or
+                `Node.AUTO` to pick the child's only free parameter.
+            on_before_forward: An async callback, or ``(callback, fixed_kwargs)``,
+                that transforms the output before it is written to the child.
+
+        Raises:
+            TypeError: `child` is not a Node or `forward` has another type.
+            AutoForwardError: AUTO found zero or several candidate parameters.
+            ForwardingOverrideError: The parameter is already in `child.kwargs`.
+            ForwardingParameterError: The child's function lacks the parameter.
+        """
+        if not isinstance(child, Node):
+            raise TypeError(
+                f"connect() needs a Node as child, got {type(child).__name__}: "
+                f"{child!r}; wrap the function in Node(...) first"
+            )
+        rule = None
+        if forward is not None:
+            name = _forward_target(self, child, forward)
+            rule = _forward_rule(self, child, name, on_before_forward)
+        elif on_before_forward is not None:
+            raise TypeError(
+                f"on_before_forward on edge {self.uuid!r} -> {child.uuid!r} needs "
+                "a forward= parameter name or Node.AUTO"
+            )
+        for run in self._runs:
+            run.check_can_link(child)
+        self._link(child, rule)
+        if self.on_connect is not None:
+            await _call_hook(self, self.on_connect, "on_connect")
+
+    async def disconnect(self, child: Node[Any]) -> None:
+        """Remove the edge `self -> child` and its forwarding rule.
+
+        A node that is not a child is logged as a warning and left alone.
+        """
+        if child not in self._children:
+            logger.warning(
+                "disconnect ignored: %r is not a child of node %r",
+                getattr(child, "uuid", child),
+                self.uuid,
+            )
+            return
+        self._unlink(child)
+        if self.on_disconnect is not None:
+            await _call_hook(self, self.on_disconnect, "on_disconnect")
+
+    async def redirect(self, targets: list[Node[Any]]) -> None:
+        """Disconnect every child, then connect each of `targets` without forwarding."""
+        for child in list(self._children):
+            await self.disconnect(child)
+        for target in targets:
+            await self.connect(target)
+
+    def _link(self, child: Node[Any], rule: _ForwardRule | None) -> None:
+        if child in self._children:
+            logger.debug("edge %r -> %r exists; its rule is replaced", self, child)
+        else:
+            self._children.append(child)
+            child._parents.append(self)
+        if rule is None:
+            self._forward.pop(child, None)
+        else:
+            self._forward[child] = rule
+        if child._level < self._level + 1:
+            child._level = self._level + 1
+        for run in tuple(self._runs):
+            run.on_edge_added(self, child, rule.name if rule else None)
+
+    def _unlink(self, child: Node[Any]) -> None:
+        self._children.remove(child)
+        child._parents.remove(self)
+        self._forward.pop(child, None)
+        for run in tuple(self._runs):
+            run.on_edge_removed(self, child)
+
+    # -- running -------------------------------------------------------------
+
+    async def run(self) -> Any:
+        """Run this node once on its own: callbacks, coroutine, type check and
+        forwarding to its children. Returns the output (for an async-generator
+        node, the aggregated list)."""
+        return await self.execute(None)
+
+    async def run_yielding(self) -> AsyncIterator[Chunk[Any]]:
+        """Run an async-generator node once on its own, yielding each `Chunk`."""
+        queue: asyncio.Queue[Any] = asyncio.Queue()
+        end = object()
+        task = asyncio.ensure_future(self.execute(queue.put_nowait))
+        task.add_done_callback(lambda _: queue.put_nowait(end))
+        try:
+            while (item := await queue.get()) is not end:
+                yield item
+            await task
+        finally:
+            if not task.done():
+                task.cancel()
+                await asyncio.wait({task})
+
+    async def execute(self, on_chunk: Callable[[Chunk[Any]], Any] | None) -> Any:
+        """Run once: `on_before_run`, the coroutine under the timeout, the type
+        check, forwarding and `on_after_run`. `on_chunk` gets each `Chunk`."""
+        object.__setattr__(self, "_running", self._running + 1)
+        started = time.monotonic()
+        try:
+            if self.on_before_run is not None:
+                await _call_hook(self, self.on_before_run, "on_before_run")
+            kwargs = _resolve_lambdas(self.kwargs)
+            if self._checker is _UNRESOLVED:
+                self._checker = _type_checker(self)
+            timeout = self.timeout
+            if timeout is None:
+                output = await self._call(kwargs, on_chunk)
+            else:
+                try:
+                    async with asyncio.timeout(timeout) as scope:
+                        output = await self._call(kwargs, on_chunk)
+                except TimeoutError as exc:
+                    if not scope.expired():
+                        raise
+                    raise NodeTimeoutError(
+                        f"node {self.uuid!r} timed out after {timeout} s"
+                    ) from exc
+            if self._forward:
+                await self._forward_output(output)
+            if self.on_after_run is not None:
+                await _call_hook(self, self.on_after_run, "on_after_run")
+            return output
+        finally:
+            self._runtime = time.monotonic() - started
+            object.__setattr__(self, "_running", self._running - 1)
+
+    async def _call(
+        self, kwargs: dict[str, Any], on_chunk: Callable[[Chunk[Any]], Any] | None
+    ) -> Any:
+        checker = self._checker
+        if not self._is_generator:
+            output = await self.coroutine(**kwargs)
+            if checker is not None and not isinstance(output, checker):
+                raise _mismatch(self, checker, output, "returned")
+            self._output = output
+            return output
+
+        items: list[Any] = []
+        self._aggregated = items
+        uuid = self.uuid
+        generator = self.coroutine(**kwargs)
+        try:
+            async for value in generator:
+                if type(value) is Chunk or isinstance(value, Chunk):
+                    chunk = value
+                else:
+                    chunk = Chunk(uuid, value)
+                if checker is not None and not isinstance(chunk.output, checker):
+                    raise _mismatch(self, checker, chunk.output, "yielded")
+                items.append(value)
+                if on_chunk is not None:
+                    on_chunk(chunk)
+        finally:
+            await generator.aclose()
+        return items
+
+    async def _forward_output(self, output: Any) -> None:
+        for child, rule in list(self._forward.items()):
+            value = output
+            if rule.transform is not None:
+                fixed = _resolve_lambdas(rule.transform_kwargs or {})
+                try:
+                    if rule.positional:
+                        value = await rule.transform(value, **fixed)
+                    else:
+                        value = await rule.transform(forward_data=value, **fixed)
+                except Exception as exc:
+                    exc.add_note(
+                        f"raised by on_before_forward of the edge "
+                        f"{self.uuid!r} -> {child.uuid!r}"
+                    )
+                    raise
+            child.kwargs[rule.name] = value
+
+
+def _mismatch(node: Node[Any], expected: Any, value: Any, verb: str) -> Exception:
+    name = getattr(expected, "__name__", repr(expected))
+    return MismatchChunkType(
+        f"node {node.uuid!r} is typed Node[{name}] but {verb} a "
+        f"{type(value).__name__}: {value!r:.80}"
+    )
+
+
+async def _call_hook(node: Node[Any], hook: Any, which: str) -> None:
+    if not (isinstance(hook, tuple) and len(hook) == 2):
+        raise TypeError(
+            f"{which} of node {node.uuid!r} must be a (async_callback, kwargs) "
+            f"tuple, got {hook!r}"
+        )
+    callback, fixed = hook
+    if not inspect.iscoroutinefunction(callback):
+        raise NotAsyncCallableError(
+            f"{which} of node {node.uuid!r} must be an async def function, got "
+            f"{_describe(callback)}"
+        )
+    try:
+        await callback(**_resolve_lambdas(fixed or {}))
+    except Exception as exc:
+        exc.add_note(f"raised by {which} of node {node.uuid!r}")
+        raise
+
+
+def _forward_target(parent: Node[Any], child: Node[Any], forward: object) -> str:
+    """Check a `forward=` value against the child's signature; return the name."""
+    if not (forward is AUTO or isinstance(forward, str)):
+        raise TypeError(
+            f"forward must be None, a parameter name or Node.AUTO, got {forward!r}"
+        )
+    parameters = inspect.signature(child.coroutine).parameters.values()
+    if forward is AUTO:
+        candidates = [
+            p.name
+            for p in parameters
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+            and p.name not in child.kwargs
+        ]
+        if len(candidates) != 1:
+            found = ", ".join(candidates) if candidates else "none"
+            raise AutoForwardError(
+                f"Node.AUTO on edge {parent.uuid!r} -> {child.uuid!r} needs exactly "
+                f"one free parameter in {child.coroutine.__qualname__}, found "
+                f"{len(candidates)} ({found}); pass forward='name' instead"
+            )
+        return candidates[0]
+    if forward in child.kwargs:
+        raise ForwardingOverrideError(
+            f"cannot forward {parent.uuid!r} into {forward!r} of node {child.uuid!r}: "
+            f"kwargs already sets {forward!r}; remove it from kwargs or forward "
+            "into another parameter"
+        )
+    names = {p.name for p in parameters}
+    takes_any = any(p.kind is p.VAR_KEYWORD for p in parameters)
+    if forward not in names and not takes_any:
+        raise ForwardingParameterError(
+            f"cannot forward into {forward!r}: {child.coroutine.__qualname__} of "
+            f"node {child.uuid!r} takes {', '.join(sorted(names)) or 'no parameters'}"
+        )
+    return forward
+
+
+def _forward_rule(
+    parent: Node[Any], child: Node[Any], name: str, transform: object
+) -> _ForwardRule:
+    if transform is None:
+        return _ForwardRule(name)
+    fixed = None
+    if isinstance(transform, tuple):
+        if len(transform) != 2:
+            raise TypeError(
+                "on_before_forward must be an async callback or a "
+                f"(callback, kwargs) tuple, got {transform!r}"
+            )
+        transform, fixed = transform
+    if not inspect.iscoroutinefunction(transform):
+        raise NotAsyncCallableError(
+            f"on_before_forward on edge {parent.uuid!r} -> {child.uuid!r} must be "
+            f"an async def function, got {_describe(transform)}"
+        )
+    parameters = list(inspect.signature(transform).parameters.values())
+    positional = any(
+        p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)
+        for p in parameters
+    )
+    if not positional and not any(
+        p.name == "forward_data" and p.kind is p.KEYWORD_ONLY for p in parameters
+    ):
+        raise TypeError(
+            f"on_before_forward {transform.__qualname__} on edge {parent.uuid!r} -> "
+            f"{child.uuid!r} must take the value as its first positional parameter "
+            "or as the keyword-only parameter forward_data"
+        )
+    return _ForwardRule(name, transform, fixed, positional)
