@@ -61,10 +61,16 @@ class Run:
         self.attempts: dict[Node[Any], int] = {}
         self.completed: set[Node[Any]] = set()
         self.tasks: dict[Node[Any], asyncio.Task[None]] = {}
+        # Nodes whose task has begun executing `_run_node`. A task cancelled
+        # before that never runs its body, so `cancel` does its bookkeeping.
+        self.entered: set[Node[Any]] = set()
         self.ready: deque[Node[Any]] = deque()
         self.rerun: set[Node[Any]] = set()
         self.cancel_reasons: dict[Node[Any], str] = {}
         self.roots: list[Node[Any]] = []
+        # Caller operations in progress (such as `remove` awaiting a cancel);
+        # the run does not end while one is pending.
+        self.holds = 0
         self.paused = False
         self.stopping = False
         self.cancelled = False
@@ -278,6 +284,7 @@ class Run:
 
     async def _run_node(self, node: Node[Any]) -> None:
         started = time.monotonic()
+        self.entered.add(node)
         on_chunk = self._chunk_handler(node) if node._is_generator else None
         outcome: BaseException | None = None
         output: Any = None
@@ -287,6 +294,7 @@ class Run:
             outcome = exc
         reason = self.cancel_reasons.pop(node, None)
         del self.tasks[node]
+        self.entered.discard(node)
         if node in self.states:  # not removed from the graph while running
             if outcome is None:
                 self._succeeded(node, output, started)
@@ -433,8 +441,15 @@ class Run:
         """Cancel a ready or running node; return whether anything changed."""
         state = self.states.get(node)
         if state is RUNNING:
-            self.cancel_reasons[node] = reason
-            self.tasks[node].cancel(reason)
+            task = self.tasks[node]
+            task.cancel(reason)
+            if node in self.entered:
+                self.cancel_reasons[node] = reason
+            else:
+                del self.tasks[node]
+                self._cancelled(node, reason, time.monotonic())
+                self.fill()
+                self.check_done()
             return True
         if state is READY:
             self.ready.remove(node)
@@ -449,16 +464,14 @@ class Run:
         current = asyncio.current_task()
         tasks = []
         for node, task in list(self.tasks.items()):
-            if task is current:
-                continue
-            self.cancel_reasons[node] = reason
-            task.cancel(reason)
-            tasks.append(task)
+            if task is not current:
+                self.cancel(node, reason)
+                tasks.append(task)
         return tasks
 
     def check_done(self) -> None:
         """End the run when nothing runs and nothing queued can start."""
-        if self.tasks or self.done.done():
+        if self.tasks or self.holds or self.done.done():
             return
         if self.ready and self.paused and not self.stopping:
             return

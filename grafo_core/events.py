@@ -19,11 +19,11 @@ _REPR.maxlevel = 3
 def short_repr(value: Any, limit: int = 120) -> str:
     """Return a repr of `value` cut to about `limit` characters.
 
-    A `__repr__` that raises gives ``<unrepresentable TYPE: ERROR>`` instead.
+    A `__repr__` that raises gives reprlib's ``<TYPE instance at 0x...>``.
     """
     try:
         text = _REPR.repr(value)
-    except Exception as exc:
+    except Exception as exc:  # reprlib catches most; this is a last resort
         return f"<unrepresentable {type(value).__name__}: {type(exc).__name__}>"
     if len(text) > limit:
         text = text[: limit - 3] + "..."

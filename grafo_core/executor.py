@@ -427,15 +427,30 @@ class TreeExecutor:
         if cascade:
             doomed += _orphaned_descendants(target)
         run = self._run
-        if run is not None:
+        if run is None:
+            self._detach(doomed, None)
+            return [item.uuid for item in doomed]
+        run.holds += 1
+        try:
             tasks = []
             for item in doomed:
-                if run.cancel(item, "removed"):
-                    task = run.tasks.get(item)
-                    if task is not None and task is not asyncio.current_task():
-                        tasks.append(task)
+                task = run.tasks.get(item)
+                cancelled = run.cancel(item, "removed")
+                if (
+                    cancelled
+                    and task is not None
+                    and task is not asyncio.current_task()
+                ):
+                    tasks.append(task)
             if tasks:
                 await asyncio.wait(tasks)
+            self._detach(doomed, run)
+        finally:
+            run.holds -= 1
+            run.check_done()
+        return [item.uuid for item in doomed]
+
+    def _detach(self, doomed: list[Node[Any]], run: Run | None) -> None:
         for item in doomed:
             for parent in list(item._parents):
                 parent._unlink(item)
@@ -443,13 +458,8 @@ class TreeExecutor:
                 item._unlink(child)
             if item in self._roots:
                 self._roots.remove(item)
-            run = self._run
             if run is not None and item in run.states:
                 run.forget(item)
-        run = self._run
-        if run is not None:
-            run.check_done()
-        return [item.uuid for item in doomed]
 
     def _resolve(self, node: Node[Any] | str) -> Node[Any]:
         if isinstance(node, Node):

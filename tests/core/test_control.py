@@ -1,0 +1,278 @@
+"""Run-time control: add, remove, cancel, pause, step and max_workers."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from grafo_core import Node, NodeState, TreeExecutor, events
+from tests.core.helpers import Recorder, make, nap
+
+
+async def wait_for(condition, turns: int = 500) -> None:
+    """Let the loop run until `condition()` holds, failing after `turns` sleeps."""
+    for _ in range(turns):
+        if condition():
+            return
+        await asyncio.sleep(0.001)
+    raise AssertionError("condition never held")
+
+
+class Gate:
+    """A node function that blocks until the test opens its gate."""
+
+    def __init__(self) -> None:
+        self.entered = asyncio.Event()
+        self.opened = asyncio.Event()
+
+    async def __call__(self) -> str:
+        self.entered.set()
+        await self.opened.wait()
+        return "opened"
+
+
+def gated(uuid: str, gate: Gate) -> Node:
+    async def wait_at_gate():
+        return await gate()
+
+    return Node(wait_at_gate, uuid=uuid)
+
+
+async def test_add_under_finished_parent_runs_at_once():
+    gate = Gate()
+    root, holder = make("root"), gated("holder", gate)
+    executor = TreeExecutor(roots=[root, holder])
+    recorder = Recorder(executor)
+    task = asyncio.create_task(executor.run())
+    await gate.entered.wait()
+    await executor.add(make("added"), parents=["root"])
+    await wait_for(lambda: recorder.of(events.NodeSucceeded, "added"))
+    gate.opened.set()
+    await task
+    assert recorder.final_states()["added"] is NodeState.SUCCEEDED
+
+
+async def test_add_under_waiting_parent_waits_for_it():
+    gate = Gate()
+    holder = gated("holder", gate)
+    executor = TreeExecutor(roots=[holder])
+    recorder = Recorder(executor)
+    task = asyncio.create_task(executor.run())
+    await gate.entered.wait()
+    await executor.add(make("added"), parents=[holder])
+    assert executor.state("added") is NodeState.WAITING
+    gate.opened.set()
+    await task
+    assert recorder.index(events.NodeStarted, "added") > recorder.index(
+        events.NodeSucceeded, "holder"
+    )
+
+
+async def test_add_with_taken_uuid_rejected():
+    root = make("root")
+    executor = TreeExecutor(roots=[root])
+    with pytest.raises(ValueError, match="'root'"):
+        await executor.add(make("root"), parents=[root])
+
+
+async def test_add_rejects_non_node_and_no_parents():
+    executor = TreeExecutor(roots=[make("root")])
+    with pytest.raises(TypeError, match="str"):
+        await executor.add("node", parents=["root"])
+    with pytest.raises(ValueError, match="at least one parent"):
+        await executor.add(make("alone"), parents=[])
+
+
+async def test_remove_unknown_node_names_it():
+    executor = TreeExecutor(roots=[make("root")])
+    with pytest.raises(KeyError, match="'ghost'"):
+        await executor.remove("ghost")
+
+
+async def test_remove_waiting_node_detaches_it():
+    gate = Gate()
+    holder = gated("holder", gate)
+    waiting = make("waiting")
+    await holder.connect(waiting)
+    executor = TreeExecutor(roots=[holder])
+    recorder = Recorder(executor)
+    task = asyncio.create_task(executor.run())
+    await gate.entered.wait()
+    assert await executor.remove("waiting") == ["waiting"]
+    gate.opened.set()
+    await task
+    assert "waiting" not in recorder.started()
+    assert holder.children == []
+    assert len(recorder.of(events.NodeRemoved, "waiting")) == 1
+
+
+async def test_remove_running_node_cancels_it_first():
+    gate = Gate()
+    runner = gated("runner", gate)
+    below = make("below")
+    await runner.connect(below)
+    executor = TreeExecutor(roots=[runner])
+    recorder = Recorder(executor)
+    task = asyncio.create_task(executor.run())
+    await gate.entered.wait()
+    removed = await executor.remove(runner, cascade=True)
+    await task
+    assert removed == ["runner", "below"]
+    kinds = [type(e) for e in recorder.events if e.node_id == "runner"]
+    assert kinds.index(events.NodeCancelled) < kinds.index(events.NodeRemoved)
+    assert "below" not in recorder.started()
+    assert executor.roots == []
+
+
+async def test_remove_without_cascade_keeps_children_waiting():
+    gate = Gate()
+    runner = gated("runner", gate)
+    below = make("below")
+    await runner.connect(below)
+    executor = TreeExecutor(roots=[runner])
+    recorder = Recorder(executor)
+    task = asyncio.create_task(executor.run())
+    await gate.entered.wait()
+    await executor.remove(runner)
+    await task
+    assert recorder.final_states()["below"] is NodeState.WAITING
+    assert below.parents == []
+
+
+async def test_remove_parent_lets_child_with_done_parents_start():
+    gate = Gate()
+    done = make("done")
+    blocker = gated("blocker", gate)
+    child = make("child")
+    blocked_parent = make("blocked_parent")
+    await done.connect(child)
+    await blocker.connect(blocked_parent)
+    await blocked_parent.connect(child)
+    executor = TreeExecutor(roots=[done, blocker])
+    recorder = Recorder(executor)
+    task = asyncio.create_task(executor.run())
+    await gate.entered.wait()
+    await executor.remove("blocked_parent")
+    await wait_for(lambda: recorder.of(events.NodeSucceeded, "child"))
+    gate.opened.set()
+    await task
+    assert recorder.final_states()["child"] is NodeState.SUCCEEDED
+
+
+async def test_cancel_running_node_keeps_run_going():
+    gate = Gate()
+    runner = gated("runner", gate)
+    other = make("other", nap)
+    below = make("below")
+    await runner.connect(below)
+    executor = TreeExecutor(roots=[runner, other])
+    recorder = Recorder(executor)
+    task = asyncio.create_task(executor.run())
+    await gate.entered.wait()
+    assert executor.cancel("runner", reason="user pressed c") is True
+    await task
+    cancelled = recorder.of(events.NodeCancelled, "runner")
+    assert cancelled[0].reason == "user pressed c"
+    assert recorder.final_states()["other"] is NodeState.SUCCEEDED
+    assert recorder.final_states()["below"] is NodeState.WAITING
+    assert executor.errors == []
+
+
+async def test_cancel_finished_node_is_ignored(caplog):
+    gate = Gate()
+    executor = TreeExecutor(roots=[make("quick"), gated("holder", gate)])
+    task = asyncio.create_task(executor.run())
+    await gate.entered.wait()
+    assert executor.cancel("quick") is False
+    assert "succeeded" in caplog.text
+    gate.opened.set()
+    await task
+
+
+async def test_pause_then_step_starts_one_node_at_a_time():
+    gate = Gate()
+    holder = gated("holder", gate)
+    children = [make(f"child{i}") for i in range(3)]
+    for child in children:
+        await holder.connect(child)
+    executor = TreeExecutor(roots=[holder])
+    recorder = Recorder(executor)
+    task = asyncio.create_task(executor.run())
+    await gate.entered.wait()
+    executor.pause()
+    gate.opened.set()
+    await wait_for(lambda: len(recorder.of(events.NodeQueued)) == 4)
+    assert recorder.started() == ["holder"]
+    assert executor.step() == "child0"
+    await wait_for(lambda: recorder.of(events.NodeSucceeded, "child0"))
+    assert recorder.started() == ["holder", "child0"]
+    assert not task.done()
+    executor.resume()
+    await task
+    assert recorder.started() == ["holder", "child0", "child1", "child2"]
+    assert len(recorder.of(events.RunPaused)) == 1
+    assert len(recorder.of(events.RunResumed)) == 1
+
+
+async def test_step_when_not_paused_does_nothing():
+    gate = Gate()
+    executor = TreeExecutor(roots=[gated("holder", gate)])
+    task = asyncio.create_task(executor.run())
+    await gate.entered.wait()
+    assert executor.step() is None
+    gate.opened.set()
+    await task
+
+
+async def test_max_workers_limits_running_nodes():
+    running = []
+    peak = []
+
+    async def tracked():
+        running.append(1)
+        peak.append(len(running))
+        await asyncio.sleep(0.005)
+        running.pop()
+
+    root = make("root")
+    for i in range(6):
+        await root.connect(make(f"w{i}", tracked))
+    executor = TreeExecutor(roots=[root], max_workers=2)
+    await executor.run()
+    assert max(peak) == 2
+    assert len(peak) == 6
+
+
+async def test_max_workers_change_mid_run_takes_effect():
+    peak = []
+
+    async def tracked():
+        peak.append(executor.running_count)
+        await asyncio.sleep(0.005)
+
+    root = make("root")
+    for i in range(6):
+        await root.connect(make(f"w{i}", tracked))
+    executor = TreeExecutor(roots=[root], max_workers=1)
+    recorder = Recorder(executor)
+    task = asyncio.create_task(executor.run())
+    await wait_for(lambda: recorder.of(events.NodeStarted, "w0"))
+    executor.max_workers = 3
+    await task
+    assert max(peak) == 3
+    assert recorder.of(events.MaxWorkersChanged)[0].max_workers == 3
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, "2", True])
+def test_invalid_max_workers_rejected(bad):
+    with pytest.raises(ValueError, match="max_workers"):
+        TreeExecutor(max_workers=bad)
+
+
+async def test_control_outside_a_run_explains_itself():
+    executor = TreeExecutor(roots=[make("root")])
+    with pytest.raises(RuntimeError, match="not running"):
+        executor.pause()
+    assert executor.running_count == 0
+    assert executor.is_paused is False

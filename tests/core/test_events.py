@@ -1,0 +1,230 @@
+"""Lifecycle events: every kind is sent, and the stream rebuilds the run."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+
+import pytest
+
+from grafo_core import Node, NodeState, TreeExecutor, events, observe_runs
+from tests.core.helpers import Recorder, make, nap
+
+
+async def explode():
+    raise RuntimeError("boom")
+
+
+async def slow():
+    await asyncio.sleep(1)
+
+
+async def stream():
+    yield "x"
+    yield "y"
+
+
+async def takes_value(value):
+    return value
+
+
+async def test_every_event_kind_is_sent():
+    gate = asyncio.Event()
+
+    async def wait_gate():
+        await gate.wait()
+
+    async def rewire():
+        await grower.connect(late)
+        await grower.disconnect(late)
+        await grower.connect(late)
+
+    root = make("root")
+    grower = make("grower", rewire)
+    late = make("late")
+    waiter = make("waiter", wait_gate)
+    victim = make("victim", nap, kwargs={"seconds": 5})
+    streamer = make("streamer", stream)
+    failing = make("failing", explode)
+    after_fail = make("after_fail")
+    timing_out = make("timing_out", slow, timeout=0.01)
+    for child in (grower, waiter, victim, streamer):
+        await root.connect(child)
+    await waiter.connect(failing)
+    await failing.connect(after_fail)
+    await waiter.connect(timing_out)
+    executor = TreeExecutor(roots=[root])
+    recorder = Recorder(executor)
+    task = asyncio.create_task(executor.run())
+    while not recorder.of(events.NodeStarted, "victim"):
+        await asyncio.sleep(0.001)
+    executor.max_workers = 10
+    executor.pause()
+    executor.resume()
+    executor.cancel("victim")
+    await executor.remove("victim")
+    gate.set()
+    await task
+    kinds = {type(event) for event in recorder.events}
+    expected = {
+        cls
+        for cls in vars(events).values()
+        if isinstance(cls, type) and issubclass(cls, events.Event)
+    } - {events.Event}
+    assert expected - kinds == set()
+
+
+async def test_events_are_immutable_and_carry_run_node_and_time():
+    executor = TreeExecutor(uuid="run-1", roots=[make("only")])
+    recorder = Recorder(executor)
+    await executor.run()
+    started = recorder.of(events.NodeStarted, "only")[0]
+    assert started.run_id == "run-1"
+    assert started.time > 0
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        started.attempt = 2
+    times = [event.time for event in recorder.events]
+    assert times == sorted(times)
+
+
+async def test_started_and_succeeded_carry_arguments_and_output():
+    parent = make("parent")
+    child = make("child", takes_value)
+    await parent.connect(child, forward="value")
+    executor = TreeExecutor(roots=[parent])
+    recorder = Recorder(executor)
+    await executor.run()
+    started = recorder.of(events.NodeStarted, "child")[0]
+    succeeded = recorder.of(events.NodeSucceeded, "child")[0]
+    assert started.kwargs_reprs() == [("value", "'ok'")]
+    assert succeeded.output_repr == "'ok'"
+    assert succeeded.output_type == "str"
+    assert recorder.of(events.EdgeAdded, "child")[0].forward == "value"
+
+
+async def test_chunks_are_numbered_and_counted():
+    executor = TreeExecutor(roots=[make("streamer", stream)])
+    recorder = Recorder(executor)
+    await executor.run()
+    chunks = recorder.of(events.ChunkEmitted, "streamer")
+    assert [(c.index, c.value) for c in chunks] == [(0, "x"), (1, "y")]
+    assert recorder.of(events.NodeSucceeded, "streamer")[0].chunk_count == 2
+
+
+async def test_failed_event_keeps_the_exception():
+    executor = TreeExecutor(roots=[make("failing", explode)])
+    recorder = Recorder(executor)
+    await executor.run()
+    failed = recorder.of(events.NodeFailed, "failing")[0]
+    assert failed.error is executor.errors[0]
+    assert failed.error.__traceback__ is not None
+    assert recorder.of(events.RunFinished)[0].error_count == 1
+
+
+async def test_edges_added_by_node_code_are_reported():
+    late = make("late")
+
+    async def grow():
+        await root.connect(late)
+
+    root = make("root", grow)
+    executor = TreeExecutor(roots=[root])
+    recorder = Recorder(executor)
+    await executor.run()
+    assert [e.parent_id for e in recorder.of(events.EdgeAdded, "late")] == ["root"]
+    assert recorder.index(events.NodeAdded, "late") < recorder.index(
+        events.EdgeAdded, "late"
+    )
+
+
+async def test_raising_subscriber_is_detached_and_run_goes_on(caplog):
+    calls = []
+
+    def broken(event):
+        calls.append(event)
+        raise ValueError("subscriber bug")
+
+    executor = TreeExecutor(roots=[make("a"), make("b")])
+    executor.subscribe(broken)
+    recorder = Recorder(executor)
+    with caplog.at_level(logging.ERROR, logger="grafo_core"):
+        results = await executor.run()
+    assert len(calls) == 1
+    assert len(results) == 2
+    assert "subscriber bug" in caplog.text
+    assert recorder.of(events.RunFinished)
+
+
+async def test_unsubscribe_stops_delivery():
+    executor = TreeExecutor(roots=[make("a")])
+    recorder = Recorder(executor)
+    recorder.unsubscribe()
+    await executor.run()
+    assert recorder.events == []
+
+
+async def test_observe_runs_sees_executors_before_they_start():
+    seen = []
+
+    def on_run(executor):
+        seen.append(executor.name)
+        executor.subscribe(lambda event: seen.append(type(event).__name__))
+
+    remove = observe_runs(on_run)
+    try:
+        await TreeExecutor(uuid="watched", roots=[make("a")]).run()
+    finally:
+        remove()
+    await TreeExecutor(uuid="unwatched", roots=[make("b")]).run()
+    assert seen[:2] == ["watched", "RunStarted"]
+    assert "unwatched" not in seen
+
+
+async def test_state_after_rebuilds_every_final_state():
+    root = make("root")
+    bad = make("bad", explode)
+    skipped = make("skipped")
+    await root.connect(bad)
+    await bad.connect(skipped)
+    executor = TreeExecutor(roots=[root])
+    recorder = Recorder(executor)
+    await executor.run()
+    assert recorder.final_states() == {
+        "root": NodeState.SUCCEEDED,
+        "bad": NodeState.FAILED,
+        "skipped": NodeState.SKIPPED,
+    }
+
+
+def test_short_repr_survives_hostile_objects():
+    class Broken:
+        def __repr__(self):
+            raise RuntimeError("no repr")
+
+    class Huge:
+        def __repr__(self):
+            return "x" * 10_000_000
+
+    assert events.short_repr(Broken()).startswith("<Broken instance at 0x")
+    assert len(events.short_repr(Huge())) <= 120
+
+
+def test_node_state_finished_flags():
+    assert NodeState.SUCCEEDED.is_finished
+    assert NodeState.SKIPPED.is_finished
+    assert not NodeState.RUNNING.is_finished
+    assert not NodeState.WAITING.is_finished
+
+
+async def test_no_subscriber_means_no_event_objects(monkeypatch):
+    built = []
+    original = events.NodeStarted.__init__
+
+    def counting_init(self, *args, **kwargs):
+        built.append(1)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(events.NodeStarted, "__init__", counting_init)
+    await TreeExecutor(roots=[Node(nap)]).run()
+    assert built == []
