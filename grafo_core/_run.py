@@ -73,6 +73,7 @@ class Run:
         self.holds = 0
         self.paused = False
         self.stopping = False
+        self.stop_reason = ""
         self.cancelled = False
         self.loop = asyncio.get_running_loop()
         self.done: asyncio.Future[None] = self.loop.create_future()
@@ -216,9 +217,12 @@ class Run:
             self.check_done()
 
     def _parents_completed(self, node: Node[Any]) -> bool:
+        # A parent that is running again (in a cycle) has not completed its
+        # current run, so a child connected meanwhile waits for that run.
         completed = self.completed
+        states = self.states
         for parent in node._parents:
-            if parent not in completed:
+            if parent not in completed or states.get(parent) is not SUCCEEDED:
                 return False
         return True
 
@@ -272,12 +276,6 @@ class Run:
         attempt = self.attempts.get(node, 0) + 1
         self.attempts[node] = attempt
         self.states[node] = RUNNING
-        if self.subscribers:
-            self.emit(
-                ev.NodeStarted(
-                    self.run_id, node.uuid, time.monotonic(), attempt, dict(node.kwargs)
-                )
-            )
         self.tasks[node] = self.loop.create_task(
             self._run_node(node), name=f"grafo node {node.uuid}"
         )
@@ -286,10 +284,22 @@ class Run:
         started = time.monotonic()
         self.entered.add(node)
         on_chunk = self._chunk_handler(node) if node._is_generator else None
+        on_call = None
+        if self.subscribers:
+            run_id = self.run_id
+            attempt = self.attempts[node]
+
+            def on_call(kwargs: dict[str, Any]) -> None:
+                self.emit(
+                    ev.NodeStarted(
+                        run_id, node.uuid, time.monotonic(), attempt, dict(kwargs)
+                    )
+                )
+
         outcome: BaseException | None = None
         output: Any = None
         try:
-            output = await node.execute(on_chunk)
+            output = await node.execute(on_chunk, on_call)
         except BaseException as exc:  # every outcome is recorded below
             outcome = exc
         reason = self.cancel_reasons.pop(node, None)
@@ -430,8 +440,10 @@ class Run:
             stack.extend(child._children)
 
     def stop(self, reason: str) -> None:
-        """Start no more nodes; queued ones are skipped with `reason`."""
+        """Start no more nodes; queued ones are skipped with `reason`, and so
+        are waiting ones once the run ends."""
         self.stopping = True
+        self.stop_reason = reason
         while self.ready:
             self._skip(self.ready.popleft(), reason)
 
@@ -478,7 +490,11 @@ class Run:
         self.done.set_result(None)
 
     def close(self) -> None:
-        """Detach from every node once the run is over."""
+        """Skip what can no longer run and detach from every node."""
+        if self.stopping:
+            for node, state in list(self.states.items()):
+                if state is WAITING:
+                    self._skip(node, self.stop_reason)
         for node in self.states:
             if self in node._runs:
                 node._runs.remove(self)

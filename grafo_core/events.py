@@ -175,12 +175,15 @@ class NodeQueued(Event):
 
 @dataclass(frozen=True, slots=True)
 class NodeStarted(Event):
-    """The node's coroutine started.
+    """The node's coroutine is about to be called (after `on_before_run`).
+
+    The node counts as running from the moment it leaves the ready queue, so
+    a failure in `on_before_run` can end it before this event is sent.
 
     Attributes:
         attempt: 1 for the node's first run in this run, 2 for the next, ...
-        kwargs: A copy of the node's kwargs as the run starts, forwarded values
-            included. Lambda values appear as the lambdas, not their results.
+        kwargs: A copy of the arguments passed: forwarded values included and
+            lambdas replaced by their results.
     """
 
     attempt: int

@@ -71,16 +71,28 @@ def _is_lambda(value: object) -> bool:
     return isinstance(value, types.LambdaType) and value.__name__ == "<lambda>"
 
 
-def _resolve_lambdas(values: dict[str, Any]) -> dict[str, Any]:
-    """Return `values` with every lambda replaced by the result of calling it."""
+def _resolve_lambdas(values: dict[str, Any], owner: str, uuid: str) -> dict[str, Any]:
+    """Return `values` with every lambda replaced by the result of calling it.
+
+    `owner` and `uuid` say where the values come from, for the note on an error.
+    """
     for value in values.values():
         if _is_lambda(value):
             break
     else:
         return values
-    return {
-        key: value() if _is_lambda(value) else value for key, value in values.items()
-    }
+    resolved = {}
+    for key, value in values.items():
+        if _is_lambda(value):
+            try:
+                value = value()
+            except Exception as exc:
+                exc.add_note(
+                    f"raised by the lambda for {key!r} in {owner} of node {uuid!r}"
+                )
+                raise
+        resolved[key] = value
+    return resolved
 
 
 def _is_async_function(function: object) -> bool:
@@ -370,15 +382,25 @@ class Node(Generic[T]):
                 task.cancel()
                 await asyncio.wait({task})
 
-    async def execute(self, on_chunk: Callable[[Chunk[Any]], Any] | None) -> Any:
+    async def execute(
+        self,
+        on_chunk: Callable[[Chunk[Any]], Any] | None,
+        on_call: Callable[[dict[str, Any]], Any] | None = None,
+    ) -> Any:
         """Run once: `on_before_run`, the coroutine under the timeout, the type
-        check, forwarding and `on_after_run`. `on_chunk` gets each `Chunk`."""
+        check, forwarding and `on_after_run`.
+
+        `on_call` gets the keyword arguments, lambdas evaluated, just before
+        the coroutine is called; `on_chunk` gets each `Chunk`.
+        """
         object.__setattr__(self, "_running", self._running + 1)
         started = time.monotonic()
         try:
             if self.on_before_run is not None:
                 await _call_hook(self, self.on_before_run, "on_before_run")
-            kwargs = _resolve_lambdas(self.kwargs)
+            kwargs = _resolve_lambdas(self.kwargs, "kwargs", self.uuid)
+            if on_call is not None:
+                on_call(kwargs)
             if self._checker is _UNRESOLVED:
                 self._checker = _type_checker(self)
             timeout = self.timeout
@@ -437,7 +459,9 @@ class Node(Generic[T]):
         for child, rule in list(self._forward.items()):
             value = output
             if rule.transform is not None:
-                fixed = _resolve_lambdas(rule.transform_kwargs or {})
+                fixed = _resolve_lambdas(
+                    rule.transform_kwargs or {}, "on_before_forward's kwargs", self.uuid
+                )
                 try:
                     if rule.positional:
                         value = await rule.transform(value, **fixed)
@@ -473,7 +497,7 @@ async def _call_hook(node: Node[Any], hook: Any, which: str) -> None:
             f"{_describe(callback)}"
         )
     try:
-        await callback(**_resolve_lambdas(fixed or {}))
+        await callback(**_resolve_lambdas(fixed or {}, f"{which}'s kwargs", node.uuid))
     except Exception as exc:
         exc.add_note(f"raised by {which} of node {node.uuid!r}")
         raise

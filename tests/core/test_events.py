@@ -228,3 +228,14 @@ async def test_no_subscriber_means_no_event_objects(monkeypatch):
     monkeypatch.setattr(events.NodeStarted, "__init__", counting_init)
     await TreeExecutor(roots=[Node(nap)]).run()
     assert built == []
+
+
+async def test_started_event_shows_lambda_results():
+    source = make("source")
+    reader = Node(takes_value, uuid="reader", kwargs={"value": lambda: "computed"})
+    await source.connect(reader)
+    executor = TreeExecutor(roots=[source])
+    recorder = Recorder(executor)
+    await executor.run()
+    started = recorder.of(events.NodeStarted, "reader")[0]
+    assert started.kwargs == {"value": "computed"}

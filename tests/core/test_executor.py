@@ -383,3 +383,50 @@ async def test_executor_can_run_again():
     executor = TreeExecutor(roots=[node])
     assert await executor.run() == [node]
     assert await executor.run() == [node]
+
+
+async def test_waiting_nodes_are_skipped_when_failure_ends_run():
+    async def explode():
+        raise ValueError("bad")
+
+    gate_parent = make("gate_parent", nap, kwargs={"seconds": 0.02})
+    root = make("root", explode)
+    unrelated = make("unrelated")
+    await gate_parent.connect(unrelated)
+    executor = TreeExecutor(roots=[root, gate_parent])
+    recorder = Recorder(executor)
+    await executor.run()
+    skipped = recorder.of(events.NodeSkipped, "unrelated")
+    assert len(skipped) == 1
+    assert "'root' failed" in skipped[0].reason
+
+
+async def test_child_connected_during_parents_rerun_waits_for_it():
+    rounds = []
+    late = make("late", nap)
+
+    async def work():
+        rounds.append(1)
+        if len(rounds) == 2:
+            await looper.connect(late)
+            await asyncio.sleep(0.01)
+        return len(rounds)
+
+    async def back(value):
+        if value < 2 and looper not in checker.children:
+            await checker.connect(looper)
+        elif value >= 2 and looper in checker.children:
+            await checker.disconnect(looper)
+
+    looper = make("looper", work)
+    checker = make("checker", back)
+    await looper.connect(checker, forward="value")
+    executor = TreeExecutor(roots=[looper])
+    recorder = Recorder(executor)
+    await executor.run()
+    second_finish = [
+        i
+        for i, e in enumerate(recorder.events)
+        if isinstance(e, events.NodeSucceeded) and e.node_id == "looper"
+    ][1]
+    assert recorder.index(events.NodeStarted, "late") > second_finish

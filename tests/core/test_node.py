@@ -305,3 +305,10 @@ async def test_timeout_of_plain_node_raises_timeout_error():
 
     with pytest.raises(TimeoutError, match="'slow'"):
         await make("slow", slow, timeout=0.01).run()
+
+
+async def test_failing_lambda_kwarg_names_its_key_and_node():
+    node = make("node", takes_value, kwargs={"value": lambda: 1 / 0})
+    with pytest.raises(ZeroDivisionError) as caught:
+        await node.run()
+    assert "'value' in kwargs of node 'node'" in caught.value.__notes__[0]
