@@ -1,0 +1,333 @@
+"""Run a pipeline without the screen: one plain line per event, then summaries."""
+
+from __future__ import annotations
+
+import reprlib
+import sys
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from grafo_core import events
+from grafo_core.events import NodeState
+from grafo_tui.loader import LoadError, LoadSpec
+from grafo_tui.runner import (
+    ExecutorAttached,
+    Notice,
+    OutputWritten,
+    PipelineEnded,
+    PipelineRunner,
+)
+
+EXIT_OK = 0
+EXIT_NODES_FAILED = 1
+EXIT_LOAD_ERROR = 2
+EXIT_INTERRUPTED = 130
+
+_LABEL_WIDTH = 24
+_FAILED_STATES = frozenset({NodeState.FAILED, NodeState.TIMED_OUT})
+
+_value_repr = reprlib.Repr()
+_value_repr.maxstring = 80
+_value_repr.maxother = 80
+_value_repr.maxlist = 8
+_value_repr.maxtuple = 8
+_value_repr.maxdict = 6
+_value_repr.maxset = 8
+
+
+def short_repr(value: Any) -> str:
+    """Return a repr of `value` cut to about 80 characters, on one line."""
+    return escape_control(_value_repr.repr(value))
+
+
+def escape_control(text: str) -> str:
+    """Replace control and other non-printable characters with escapes."""
+    if text.isprintable():
+        return text
+    return "".join(
+        character if character.isprintable() else _escape_character(character)
+        for character in text
+    )
+
+
+def _escape_character(character: str) -> str:
+    code = ord(character)
+    if character == "\n":
+        return "\\n"
+    if character == "\t":
+        return "\\t"
+    if character == "\r":
+        return "\\r"
+    if code <= 0xFF:
+        return f"\\x{code:02x}"
+    if code <= 0xFFFF:
+        return f"\\u{code:04x}"
+    return f"\\U{code:08x}"
+
+
+@dataclass(slots=True)
+class _NodeRecord:
+    label: str
+    state: NodeState = NodeState.WAITING
+    runs: int = 0
+    duration: float = 0.0
+    chunks: int = 0
+
+
+@dataclass(slots=True)
+class _RunRecord:
+    run_id: str
+    description: str
+    started: float
+    nodes: dict[str, _NodeRecord] = field(default_factory=dict)
+    finished: events.RunFinished | None = None
+
+    def label(self, node_id: str | None) -> str:
+        if node_id is None:
+            return "(run)"
+        record = self.nodes.get(node_id)
+        return record.label if record is not None else node_id
+
+
+class HeadlessPrinter:
+    """Format the runner's messages as plain lines and keep per-run summaries."""
+
+    def __init__(self, out: TextIO, err: TextIO) -> None:
+        self._out = out
+        self._err = err
+        self.runs: list[_RunRecord] = []
+        self._current: dict[str, _RunRecord] = {}
+        self._last_run: _RunRecord | None = None
+
+    @property
+    def failed_nodes(self) -> int:
+        """Nodes whose last state in their run is failed or timed out."""
+        return sum(
+            1
+            for run in self.runs
+            for node in run.nodes.values()
+            if node.state in _FAILED_STATES
+        )
+
+    def handle(self, message: Any) -> None:
+        """Print one message from the runner's queue and fold it into the summary."""
+        if isinstance(message, events.Event):
+            self._handle_event(message)
+        elif isinstance(message, OutputWritten):
+            for line in message.text.splitlines() or [""]:
+                self._print_line(self._last_run, None, message.stream, short_repr(line))
+        elif isinstance(message, Notice):
+            self._print_line(self._last_run, None, "notice", message.text)
+        elif isinstance(message, ExecutorAttached):
+            pass
+        elif isinstance(message, PipelineEnded) and message.error is not None:
+            print(message.error, file=self._err)
+
+    def _handle_event(self, event: events.Event) -> None:
+        if isinstance(event, events.RunStarted):
+            run = _RunRecord(event.run_id, event.description, event.time)
+            self.runs.append(run)
+            self._current[event.run_id] = run
+        run = self._current.get(event.run_id)
+        if run is None:
+            run = _RunRecord(event.run_id, "", event.time)
+            self.runs.append(run)
+            self._current[event.run_id] = run
+        self._last_run = run
+
+        if isinstance(event, events.NodeAdded):
+            run.nodes[event.node_id or ""] = _NodeRecord(event.label)
+        self._fold(run, event)
+        if isinstance(event, events.RunFinished):
+            run.finished = event
+        self._print_line(run, event, type(event).__name__, describe(event, run))
+
+    def _fold(self, run: _RunRecord, event: events.Event) -> None:
+        if event.node_id is None:
+            return
+        record = run.nodes.get(event.node_id)
+        if record is None:
+            return
+        state = events.STATE_AFTER.get(type(event))
+        if state is not None:
+            record.state = state
+        if isinstance(event, events.NodeStarted):
+            record.runs += 1
+        elif isinstance(event, events.ChunkEmitted):
+            record.chunks += 1
+        duration = getattr(event, "duration", None)
+        if isinstance(duration, float):
+            record.duration += duration
+
+    def _print_line(
+        self,
+        run: _RunRecord | None,
+        event: events.Event | None,
+        kind: str,
+        detail: str,
+    ) -> None:
+        if event is not None and run is not None:
+            seconds = f"{event.time - run.started:8.3f}"
+            label = run.label(event.node_id)
+        else:
+            seconds = " " * 8
+            label = ""
+        line = f"{seconds}  {escape_control(label):<{_LABEL_WIDTH}}  {kind}"
+        if detail:
+            line += f"  {detail}"
+        print(line, file=self._out)
+
+    def print_summaries(self) -> None:
+        """Print a table per run: state counts, then one row per node."""
+        for run in self.runs:
+            print(file=self._out)
+            print(_format_summary(run), file=self._out)
+
+
+def describe(event: events.Event, run: _RunRecord) -> str:
+    """Return the short detail printed after an event's kind."""
+    match event:
+        case events.RunStarted():
+            workers = "no limit" if event.max_workers is None else event.max_workers
+            return (
+                f"{escape_control(event.description)!r}, "
+                f"{len(event.root_ids)} roots, max_workers {workers}"
+            )
+        case events.RunFinished():
+            cancelled = ", cancelled" if event.cancelled else ""
+            return f"{event.error_count} errors{cancelled}"
+        case events.MaxWorkersChanged():
+            return f"max_workers {event.max_workers}"
+        case events.NodeAdded():
+            kind = "async generator" if event.is_generator else "coroutine"
+            root = ", root" if event.is_root else ""
+            timeout = "none" if event.timeout is None else f"{event.timeout} s"
+            return f"{event.name} ({kind}{root}, timeout {timeout})"
+        case events.EdgeAdded():
+            forward = f", forward to {event.forward!r}" if event.forward else ""
+            return f"from {escape_control(run.label(event.parent_id))}{forward}"
+        case events.EdgeRemoved():
+            return f"from {escape_control(run.label(event.parent_id))}"
+        case events.NodeStarted():
+            arguments = ", ".join(
+                f"{name}={escape_control(value)}"
+                for name, value in event.kwargs_reprs(60)
+            )
+            return f"attempt {event.attempt}" + (f", {arguments}" if arguments else "")
+        case events.ChunkEmitted():
+            return f"#{event.index} {short_repr(event.value)}"
+        case events.NodeSucceeded():
+            chunks = f", {event.chunk_count} chunks" if event.chunk_count else ""
+            return (
+                f"{event.duration:.3f} s, {event.output_type} "
+                f"{short_repr(event.output)}{chunks}"
+            )
+        case events.NodeFailed():
+            error = f"{type(event.error).__name__}: {event.error}"
+            return f"{event.duration:.3f} s, {escape_control(error)}"
+        case events.NodeTimedOut():
+            return f"{event.duration:.3f} s, timeout {event.timeout} s"
+        case events.NodeCancelled():
+            return f"{event.duration:.3f} s, {escape_control(event.reason)}"
+        case events.NodeSkipped():
+            return escape_control(event.reason)
+    return ""
+
+
+def _format_summary(run: _RunRecord) -> str:
+    title = f"Run {run.run_id}"
+    if run.description:
+        title += f" ({escape_control(run.description)})"
+    if run.finished is None:
+        title += ": did not finish"
+    elif run.finished.cancelled:
+        title += ": cancelled"
+
+    counts: dict[NodeState, int] = {}
+    for node in run.nodes.values():
+        counts[node.state] = counts.get(node.state, 0) + 1
+    count_text = ", ".join(
+        f"{counts[state]} {state.value}" for state in NodeState if state in counts
+    )
+
+    header = ("node", "state", "runs", "duration", "chunks")
+    rows = [
+        (
+            escape_control(node.label),
+            node.state.value,
+            str(node.runs),
+            f"{node.duration:.3f} s",
+            str(node.chunks),
+        )
+        for node in run.nodes.values()
+    ]
+    widths = [max(len(row[column]) for row in [header, *rows]) for column in range(5)]
+    lines = [title, f"{len(run.nodes)} nodes: {count_text or 'none'}", ""]
+    for row in [header, *rows]:
+        cells = [
+            row[column].ljust(widths[column])
+            if column < 2
+            else row[column].rjust(widths[column])
+            for column in range(5)
+        ]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+def run_headless(
+    spec: LoadSpec, *, out: TextIO | None = None, err: TextIO | None = None
+) -> int:
+    """Run the pipeline of `spec` and print its events as plain lines.
+
+    Args:
+        spec: What to load.
+        out: Where event lines and summaries go; `sys.stdout` by default.
+        err: Where load errors and "interrupted" go; `sys.stderr` by default.
+
+    Returns:
+        0 when no node failed or timed out, 1 when some did, 2 for a load
+        error, 130 when interrupted with Ctrl+C.
+    """
+    out = out if out is not None else sys.stdout
+    err = err if err is not None else sys.stderr
+    runner = PipelineRunner(spec)
+    printer = HeadlessPrinter(out, err)
+    try:
+        try:
+            runner.check()
+        except LoadError as exc:
+            _drain(runner, printer)
+            print(exc, file=err)
+            return EXIT_LOAD_ERROR
+
+        runner.start()
+        ended = _wait_until_ended(runner, printer)
+    except KeyboardInterrupt:
+        runner.stop()
+        _drain(runner, printer)
+        print("interrupted", file=err)
+        return EXIT_INTERRUPTED
+
+    runner.stop()
+    _drain(runner, printer)
+    printer.print_summaries()
+    if ended.error is not None:
+        return EXIT_LOAD_ERROR
+    if printer.failed_nodes or ended.failed_nodes:
+        return EXIT_NODES_FAILED
+    return EXIT_OK
+
+
+def _wait_until_ended(
+    runner: PipelineRunner, printer: HeadlessPrinter
+) -> PipelineEnded:
+    while True:
+        message = runner.queue.get()
+        printer.handle(message)
+        if isinstance(message, PipelineEnded):
+            return message
+
+
+def _drain(runner: PipelineRunner, printer: HeadlessPrinter) -> None:
+    while not runner.queue.empty():
+        printer.handle(runner.queue.get())

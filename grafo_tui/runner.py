@@ -1,0 +1,642 @@
+"""Run a pipeline file on its own thread and event loop, and report what happens.
+
+Everything the pipeline does reaches the caller through one
+`queue.SimpleQueue`: the engine's events, plus the messages defined here.
+Commands go the other way as calls scheduled on the pipeline's event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import inspect
+import logging
+import queue
+import sys
+import threading
+import types
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import grafo_core
+from grafo_tui.loader import (
+    LoadError,
+    LoadSpec,
+    PipelineFile,
+    async_functions_of,
+    build_executor,
+    create_module,
+    execute_module,
+    pipeline_environment,
+    read_pipeline_file,
+    resolve_builder,
+)
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class OutputWritten:
+    """Text that the pipeline printed, from the pipeline thread.
+
+    `text` is one or more whole lines, or a partial line that was flushed.
+    """
+
+    text: str
+    stream: str
+    """"stdout" or "stderr"."""
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """One line of information for the user."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutorAttached:
+    """A run is about to start. Its `RunStarted` and later events follow."""
+
+    executor: grafo_core.TreeExecutor
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineEnded:
+    """The file's work is over (every run done), or it failed.
+
+    Attributes:
+        error: A load or script error to show before exiting non-zero, or
+            `None`.
+        failed_nodes: Nodes that failed or timed out, summed over all runs.
+    """
+
+    error: LoadError | None
+    failed_nodes: int
+
+
+# --- output capture -------------------------------------------------------------
+
+
+class _OutputRoute:
+    """The destination of one thread's writes, with the partial line of each stream."""
+
+    def __init__(self, put: Callable[[Any], None]) -> None:
+        self.put = put
+        self.partial = {"stdout": "", "stderr": ""}
+
+    def write(self, stream: str, text: str) -> None:
+        pending = self.partial[stream] + text
+        head, newline, tail = pending.rpartition("\n")
+        self.partial[stream] = tail
+        if newline:
+            self.put(OutputWritten(head + newline, stream))
+
+    def flush(self, stream: str) -> None:
+        if self.partial[stream]:
+            self.put(OutputWritten(self.partial[stream], stream))
+            self.partial[stream] = ""
+
+
+_routes: dict[int, _OutputRoute] = {}
+_routes_lock = threading.Lock()
+
+
+class _ThreadOutputProxy:
+    """A `sys.stdout` / `sys.stderr` stand-in that routes writes by thread.
+
+    Writes from a thread registered in `_routes` become `OutputWritten`
+    messages, and every other thread writes to the stream that was installed
+    before the proxy. Textual replaces `sys.stdout` while an app runs and puts
+    its own saved stream back at exit, so the proxy never assumes it is still
+    installed: `_uninstall_proxies` unwraps it only where it is found.
+    """
+
+    def __init__(self, inner: Any, stream: str) -> None:
+        self._inner = inner
+        self._stream = stream
+
+    @property
+    def inner(self) -> Any:
+        """The stream that writes from unregistered threads go to."""
+        return self._inner
+
+    def write(self, text: str) -> int:
+        route = _routes.get(threading.get_ident())
+        if route is None:
+            return self._inner.write(text)
+        route.write(self._stream, text)
+        return len(text)
+
+    def writelines(self, lines: Any) -> None:
+        for line in lines:
+            self.write(line)
+
+    def flush(self) -> None:
+        route = _routes.get(threading.get_ident())
+        if route is None:
+            self._inner.flush()
+        else:
+            route.flush(self._stream)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+def _install_route(thread_id: int, route: _OutputRoute) -> None:
+    with _routes_lock:
+        _wrap_streams()
+        _routes[thread_id] = route
+
+
+def _reinstall_proxies() -> None:
+    """Wrap `sys.stdout` / `sys.stderr` again if someone replaced them meanwhile."""
+    with _routes_lock:
+        if _routes:
+            _wrap_streams()
+
+
+def _wrap_streams() -> None:
+    for stream in ("stdout", "stderr"):
+        current = getattr(sys, stream)
+        if not isinstance(current, _ThreadOutputProxy):
+            setattr(sys, stream, _ThreadOutputProxy(current, stream))
+
+
+def _remove_route(thread_id: int) -> None:
+    with _routes_lock:
+        _routes.pop(thread_id, None)
+        if _routes:
+            return
+        for stream in ("stdout", "stderr"):
+            current = getattr(sys, stream)
+            while isinstance(current, _ThreadOutputProxy):
+                current = current.inner
+            # Only a proxy on top is taken away. One that someone else wrapped
+            # (Textual while its app runs) routes nothing now that no thread
+            # is registered, and goes when that owner restores its stream.
+            if isinstance(getattr(sys, stream), _ThreadOutputProxy):
+                setattr(sys, stream, current)
+
+
+@contextlib.contextmanager
+def _captured_output(put: Callable[[Any], None]) -> Any:
+    """Turn what the current thread prints into `OutputWritten` messages."""
+    thread_id = threading.get_ident()
+    route = _OutputRoute(put)
+    _install_route(thread_id, route)
+    try:
+        yield route
+    finally:
+        route.flush("stdout")
+        route.flush("stderr")
+        _remove_route(thread_id)
+
+
+# --- the runner -----------------------------------------------------------------
+
+
+_RERUN = "rerun"
+_STOP = "stop"
+
+
+class PipelineRunner:
+    """Run a pipeline file on a thread of its own and report on `queue`.
+
+    The thread runs passes: a pass loads the file and runs its trees, then
+    sends `PipelineEnded` and waits for `rerun()` or `stop()`. Every run of a
+    `TreeExecutor` on the thread is found with `grafo_core.observe_runs`, so
+    script mode shows trees that code the tool did not write creates.
+
+    Attributes:
+        spec: What to load.
+        queue: Engine events and this module's messages, in order.
+        module_doc: The file's docstring, read without executing the file.
+        functions: Top-level async and async generator functions of the file,
+            filled once the module is loaded.
+        executor: The executor of the current or last run.
+        loop: The event loop that runs the pipeline now, or `None`.
+    """
+
+    def __init__(self, spec: LoadSpec) -> None:
+        self.spec = spec
+        self.queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self.module_doc: str | None = None
+        self.functions: dict[str, Callable[..., Any]] = {}
+        self.executor: grafo_core.TreeExecutor | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+        self._checked_pipeline: PipelineFile | None = None
+        self._module: types.ModuleType | None = None
+        self._preloaded_module: types.ModuleType | None = None
+        self._thread: threading.Thread | None = None
+        self._thread_id: int | None = None
+        self._lock = threading.Lock()
+        self._command: str | None = None
+        self._wake: Callable[[], None] | None = None
+        self._stopping = False
+        self._finished = False
+        self._grafo_notice_sent = False
+        self._in_pass = False
+
+        # Reset by every pass, and touched only on the pipeline thread.
+        self._main_task: asyncio.Task[Any] | None = None
+        self._run_tasks: set[asyncio.Task[Any]] = set()
+        self._attached: dict[int, tuple[grafo_core.TreeExecutor, Callable[[], Any]]]
+        self._attached = {}
+        self._run_errors: list[list[BaseException]] = []
+        self._runs_started = 0
+        self._pending: set[concurrent.futures.Future[Any]] = set()
+        self._call_tasks: set[asyncio.Future[None]] = set()
+
+    @property
+    def finished(self) -> bool:
+        """Whether the pipeline's work is over and `PipelineEnded` was sent."""
+        return self._finished
+
+    # --- commands from other threads -----------------------------------------
+
+    def check(self) -> None:
+        """Check the file before the screen opens.
+
+        The file must exist and compile. In function mode the file is also
+        imported and its builder resolved; what it prints while it is
+        imported goes to `queue`.
+
+        Raises:
+            LoadError: The file cannot be loaded.
+        """
+        pipeline = self._read()
+        self._checked_pipeline = pipeline
+        if pipeline.is_script:
+            return
+        module = create_module(pipeline)
+        with _captured_output(self.queue.put), pipeline_environment(pipeline):
+            execute_module(pipeline, module)
+        self._set_module(module)
+        resolve_builder(module, pipeline)
+        self._preloaded_module = module
+
+    def start(self) -> None:
+        """Start the pipeline thread.
+
+        Raises:
+            RuntimeError: The runner was started before.
+        """
+        with self._lock:
+            if self._thread is not None:
+                raise RuntimeError("PipelineRunner.start() was already called")
+            self._thread = threading.Thread(
+                target=self._run_thread, name="grafo-tui pipeline", daemon=True
+            )
+        self._thread.start()
+
+    def submit(
+        self, fn: Callable[[grafo_core.TreeExecutor], Awaitable[T] | T]
+    ) -> concurrent.futures.Future[T]:
+        """Call `fn(executor)` on the pipeline's event loop.
+
+        Returns:
+            A future of the call's result, awaited first when it is awaitable.
+            It contains a `RuntimeError` when no run has started yet or the loop
+            ended before the call ran, and any exception that `fn` raised.
+        """
+        future: concurrent.futures.Future[T] = concurrent.futures.Future()
+        loop = self.loop
+        if loop is None or self.executor is None:
+            future.set_exception(
+                RuntimeError("no pipeline run has started yet, so there is no tree")
+            )
+            return future
+        try:
+            loop.call_soon_threadsafe(self._start_call, fn, future)
+        except RuntimeError:
+            future.set_exception(
+                RuntimeError("the pipeline's event loop is closed; rerun first")
+            )
+        return future
+
+    def rerun(self) -> None:
+        """Run the whole pipeline again, once the current pass has ended.
+
+        While the pipeline still runs, it only puts a `Notice` on the queue.
+        """
+        with self._lock:
+            if self._thread is None or self._stopping:
+                return
+            if not self._finished:
+                self.queue.put(
+                    Notice("The pipeline is still running; rerun it after it ends.")
+                )
+                return
+            self._finished = False
+            self._command = _RERUN
+            wake = self._wake
+        if wake is not None:
+            wake()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Cancel the current run and end the pipeline thread.
+
+        Running nodes are cancelled and async generators closed by the engine
+        when the task that awaits the run is cancelled. Safe to call twice and
+        before `start()`.
+
+        Args:
+            timeout: Seconds to wait for the thread to end.
+        """
+        with self._lock:
+            self._stopping = True
+            self._command = _STOP
+            wake = self._wake
+            thread = self._thread
+        if thread is None:
+            self._finished = True
+            self._unregister_module()
+            return
+        if wake is not None:
+            wake()
+        loop = self.loop
+        if loop is not None:
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(self._cancel_work)
+        thread.join(timeout)
+        self._unregister_module()
+        if thread.is_alive():
+            logger.warning(
+                "The pipeline thread of %s did not end within %.1f s; it is left "
+                "running as a daemon thread.",
+                self.spec.path,
+                timeout,
+            )
+            if self._thread_id is not None:
+                _remove_route(self._thread_id)
+
+    # --- the pipeline thread --------------------------------------------------
+
+    def _run_thread(self) -> None:
+        self._thread_id = threading.get_ident()
+        stop_observing = grafo_core.observe_runs(self._on_run_starting)
+        try:
+            with _captured_output(self.queue.put) as route:
+                while self._run_pass(route) == _RERUN:
+                    pass
+        except Exception as exc:
+            # A bug here must not leave the consumer waiting for PipelineEnded.
+            logger.exception("The pipeline thread of %s failed", self.spec.path)
+            if not self._finished:
+                self._finished = True
+                message = f"grafo-tui failed while running {self.spec.path}: {exc!r}"
+                self.queue.put(PipelineEnded(LoadError(message), 0))
+        finally:
+            stop_observing()
+            self._detach_all()
+            self.loop = None
+            self._finished = True
+
+    def _run_pass(self, route: _OutputRoute) -> str:
+        """Load and run the file once, send `PipelineEnded`, then wait for a command.
+
+        Function mode keeps the pass's event loop for the wait, so calls
+        submitted after the run still reach the executor on its own loop.
+        """
+        self._detach_all()
+        self._run_errors = []
+        self._runs_started = 0
+        self._run_tasks = set()
+        pipeline = self._checked_pipeline
+        self._checked_pipeline = None
+        if pipeline is None:
+            try:
+                pipeline = self._read()
+            except LoadError as exc:
+                self._end_pass(route, exc)
+                return self._wait_for_command(None)
+
+        if pipeline.is_script:
+            error = self._run_script(pipeline)
+            self._end_pass(route, error)
+            return self._wait_for_command(None)
+        with asyncio.Runner() as runner:
+            error = self._run_function(pipeline, runner)
+            self._end_pass(route, error)
+            return self._wait_for_command(runner)
+
+    def _run_script(self, pipeline: PipelineFile) -> LoadError | None:
+        # The script calls asyncio.run() itself; _on_run_starting finds its loop.
+        module = create_module(pipeline)
+        self._set_module(module)
+        self._in_pass = True
+        try:
+            with pipeline_environment(pipeline):
+                execute_module(pipeline, module)
+        except LoadError as exc:
+            return exc
+        except asyncio.CancelledError:
+            return None
+        finally:
+            self._in_pass = False
+            self.loop = None
+            self._fail_pending_calls()
+        if self._runs_started == 0 and not self._stopping:
+            return LoadError(
+                f"{pipeline.path} ran to its end without running a TreeExecutor, "
+                f"so there is no tree to show. Run one under "
+                f'`if __name__ == "__main__":` with `asyncio.run(...)`, define a '
+                f"top-level build() that returns the tree, or pass PATH:NAME."
+            )
+        return None
+
+    def _run_function(
+        self, pipeline: PipelineFile, runner: asyncio.Runner
+    ) -> LoadError | None:
+        module = self._preloaded_module
+        self._preloaded_module = None
+        self.loop = runner.get_loop()
+        self._in_pass = True
+        try:
+            if self._stopping:
+                return None
+            with pipeline_environment(pipeline):
+                runner.run(self._build_and_run(pipeline, module))
+        except LoadError as exc:
+            return exc
+        except asyncio.CancelledError:
+            return None
+        finally:
+            self._in_pass = False
+        return None
+
+    async def _build_and_run(
+        self, pipeline: PipelineFile, module: types.ModuleType | None
+    ) -> None:
+        self._main_task = asyncio.current_task()
+        try:
+            if module is None:
+                module = create_module(pipeline)
+                self._set_module(module)
+                execute_module(pipeline, module)
+            builder = resolve_builder(module, pipeline)
+            executor = await build_executor(builder, pipeline)
+            self.executor = executor
+            await executor.run()
+        finally:
+            self._main_task = None
+
+    def _end_pass(self, route: _OutputRoute, error: LoadError | None) -> None:
+        failed_nodes = sum(len(errors) for errors in self._run_errors)
+        route.flush("stdout")
+        route.flush("stderr")
+        self._finished = True
+        self.queue.put(PipelineEnded(error, failed_nodes))
+
+    def _wait_for_command(self, runner: asyncio.Runner | None) -> str:
+        if runner is not None:
+            return runner.run(self._receive_command())
+        with asyncio.Runner() as idle_runner:
+            return idle_runner.run(self._receive_command())
+
+    async def _receive_command(self) -> str:
+        loop = asyncio.get_running_loop()
+        received = asyncio.Event()
+
+        def wake() -> None:
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(received.set)
+
+        with self._lock:
+            if self._command is None:
+                self._wake = wake
+                # Calls submitted between passes run on this loop.
+                self.loop = loop
+        try:
+            if self._command is None:
+                await received.wait()
+        finally:
+            with self._lock:
+                self._wake = None
+                self.loop = None
+                command = self._command or _STOP
+                if command == _RERUN:
+                    self._command = None
+            self._fail_pending_calls()
+        return command
+
+    def _on_run_starting(self, executor: grafo_core.TreeExecutor) -> None:
+        if threading.get_ident() != self._thread_id:
+            return
+        task = asyncio.current_task()
+        self.loop = asyncio.get_running_loop()
+        if task is not None:
+            self._run_tasks = {t for t in self._run_tasks if not t.done()}
+            self._run_tasks.add(task)
+
+        self._runs_started += 1
+        self.executor = executor
+        _reinstall_proxies()
+        if self._module is not None:
+            self.functions = async_functions_of(self._module)
+        self.queue.put(ExecutorAttached(executor))
+        # The engine gives each run a new `errors` list before calling run
+        # observers and appends every failed or timed-out node to it.
+        self._run_errors.append(executor.errors)
+        key = id(executor)
+        if key not in self._attached:
+            unsubscribe = executor.subscribe(self.queue.put)
+            self._attached[key] = (executor, unsubscribe)
+        if self._stopping and task is not None:
+            task.cancel()
+
+    def _detach_all(self) -> None:
+        for _, unsubscribe in self._attached.values():
+            unsubscribe()
+        self._attached = {}
+
+    def _cancel_work(self) -> None:
+        """Cancel the pass's main task and every task awaiting a run (on its loop)."""
+        if not self._in_pass:
+            return
+        tasks = [task for task in self._run_tasks if not task.done()]
+        if self._main_task is not None and not self._main_task.done():
+            tasks.append(self._main_task)
+        if not tasks:
+            # A script between two runs: its own main task is somewhere here.
+            with contextlib.suppress(RuntimeError):
+                tasks = list(asyncio.all_tasks())
+        for task in tasks:
+            task.cancel("grafo-tui is stopping the pipeline")
+
+    def _start_call(
+        self,
+        fn: Callable[[grafo_core.TreeExecutor], Any],
+        future: concurrent.futures.Future[Any],
+    ) -> None:
+        if not future.set_running_or_notify_cancel():
+            return
+        self._pending.add(future)
+        future.add_done_callback(self._pending.discard)
+        try:
+            result = fn(self.executor)  # type: ignore[arg-type]
+        except Exception as exc:
+            future.set_exception(exc)
+            return
+        if not inspect.isawaitable(result):
+            future.set_result(result)
+            return
+
+        async def finish() -> None:
+            try:
+                value = await result
+            except asyncio.CancelledError:
+                # A running concurrent future can no longer be cancelled.
+                future.set_exception(RuntimeError("the call was cancelled"))
+                raise
+            except Exception as exc:
+                future.set_exception(exc)
+            else:
+                future.set_result(value)
+
+        # The loop keeps only weak references to tasks, so keep this one.
+        task = asyncio.ensure_future(finish())
+        self._call_tasks.add(task)
+        task.add_done_callback(self._call_tasks.discard)
+
+    def _fail_pending_calls(self) -> None:
+        for future in list(self._pending):
+            with contextlib.suppress(concurrent.futures.InvalidStateError):
+                future.set_exception(
+                    RuntimeError("the pipeline's event loop ended before the call")
+                )
+        self._pending.clear()
+
+    # --- helpers --------------------------------------------------------------
+
+    def _read(self) -> PipelineFile:
+        pipeline = read_pipeline_file(self.spec)
+        self.module_doc = pipeline.docstring
+        self._send_grafo_notice(pipeline)
+        return pipeline
+
+    def _unregister_module(self) -> None:
+        # Function mode registers the file under its stem, as an import would.
+        module = self._module
+        if module is not None and sys.modules.get(module.__name__) is module:
+            del sys.modules[module.__name__]
+
+    def _set_module(self, module: types.ModuleType) -> None:
+        self._module = module
+        self.functions = async_functions_of(module)
+
+    def _send_grafo_notice(self, pipeline: PipelineFile) -> None:
+        if pipeline.uses_grafo and not self._grafo_notice_sent:
+            self._grafo_notice_sent = True
+            self.queue.put(
+                Notice(
+                    f"{pipeline.path.name} imports grafo; it runs with grafo_core, "
+                    f"which has the same API."
+                )
+            )
