@@ -4,6 +4,7 @@ from grafo_core import errors, events
 from grafo_core.chunk import Chunk
 from grafo_core.events import NodeState
 from grafo_core.executor import TreeExecutor, observe_runs
+from grafo_core.introspect import await_chain, node_of_frame
 from grafo_core.node import Metadata, Node, NodeTimeoutError
 
 __all__ = [
@@ -13,7 +14,9 @@ __all__ = [
     "NodeState",
     "NodeTimeoutError",
     "TreeExecutor",
+    "await_chain",
     "errors",
     "events",
+    "node_of_frame",
     "observe_runs",
 ]

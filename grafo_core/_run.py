@@ -74,7 +74,14 @@ class Run:
         self.paused = False
         self.stopping = False
         self.stop_reason = ""
+        self.stopped_by_failure = False
         self.cancelled = False
+        # Debugging aids shared with the executor, so changes apply at once.
+        self.breakpoints: set[str] = executor._breakpoints
+        self.faults: dict[str, tuple[float, str | None]] = executor._faults
+        self.passed_breakpoint: set[Node[Any]] = set()
+        self.held = False
+        self.released = False
         self.loop = asyncio.get_running_loop()
         self.done: asyncio.Future[None] = self.loop.create_future()
 
@@ -254,7 +261,26 @@ class Run:
         ):
             self.ready.append(node)
         else:
-            self._start(node)
+            self._launch(node)
+
+    def _launch(self, node: Node[Any]) -> None:
+        """Start `node`, unless it has a breakpoint: then pause in front of it."""
+        if self.breakpoints and node.uuid in self.breakpoints:
+            if node not in self.passed_breakpoint:
+                self.passed_breakpoint.add(node)
+                self.ready.appendleft(node)
+                self.pause(f"breakpoint on {node.label!r}", node.uuid)
+                return
+            self.passed_breakpoint.discard(node)
+        self._start(node)
+
+    def pause(self, reason: str, node_id: str | None = None) -> None:
+        """Start no new node until `resume`."""
+        if self.paused:
+            return
+        self.paused = True
+        if self.subscribers:
+            self.emit(ev.RunPaused(self.run_id, node_id, time.monotonic(), reason))
 
     def fill(self) -> None:
         """Start queued nodes while the run is not paused and under its limit."""
@@ -262,13 +288,14 @@ class Run:
         while ready and not self.paused and not self.stopping:
             if self.max_workers is not None and len(self.tasks) >= self.max_workers:
                 break
-            self._start(ready.popleft())
+            self._launch(ready.popleft())
 
     def step(self) -> Node[Any] | None:
         """Start the first queued node, paused or not; return it or `None`."""
         if not self.ready or self.stopping:
             return None
         node = self.ready.popleft()
+        self.passed_breakpoint.discard(node)
         self._start(node)
         return node
 
@@ -299,7 +326,8 @@ class Run:
         outcome: BaseException | None = None
         output: Any = None
         try:
-            output = await node.execute(on_chunk, on_call)
+            fault = self.faults.pop(node.uuid, None) if self.faults else None
+            output = await node.execute(on_chunk, on_call, fault=fault)
         except BaseException as exc:  # every outcome is recorded below
             outcome = exc
         reason = self.cancel_reasons.pop(node, None)
@@ -410,6 +438,7 @@ class Run:
         self._skip_descendants(node, f"ancestor {node.label!r} failed")
         if self.stop_on_error:
             self.stop(f"the run stopped after {node.label!r} failed")
+            self.stopped_by_failure = True
 
     def _cancelled(self, node: Node[Any], reason: str, started: float) -> None:
         self.states[node] = NodeState.CANCELLED
@@ -443,6 +472,7 @@ class Run:
         """Start no more nodes; queued ones are skipped with `reason`, and so
         are waiting ones once the run ends."""
         self.stopping = True
+        self.stopped_by_failure = False
         self.stop_reason = reason
         while self.ready:
             self._skip(self.ready.popleft(), reason)
@@ -472,6 +502,7 @@ class Run:
 
     def cancel_all(self, reason: str) -> list[asyncio.Task[None]]:
         """Stop the run and cancel every running node; return their tasks."""
+        self.released = True
         self.stop(reason)
         current = asyncio.current_task()
         tasks = []
@@ -487,7 +518,65 @@ class Run:
             return
         if self.ready and self.paused and not self.stopping:
             return
+        if self.executor._hold_on_error and not self.released:
+            failed = self._failed_nodes()
+            if failed:
+                if not self.held:
+                    self.held = True
+                    names = ", ".join(repr(node.label) for node in failed[:3])
+                    if self.subscribers:
+                        self.emit(
+                            ev.RunHeld(
+                                self.run_id,
+                                None,
+                                time.monotonic(),
+                                f"kept open to retry {names}",
+                            )
+                        )
+                return
         self.done.set_result(None)
+
+    def _failed_nodes(self) -> list[Node[Any]]:
+        unfinished = (NodeState.FAILED, NodeState.TIMED_OUT, NodeState.CANCELLED)
+        return [node for node, state in self.states.items() if state in unfinished]
+
+    def release(self) -> None:
+        """Let a held run end."""
+        self.released = True
+        self.check_done()
+
+    def retry(self, node: Node[Any]) -> bool:
+        """Run a failed, timed-out or cancelled node again, with the nodes that
+        its failure skipped; return whether the node was in such a state."""
+        if self.states.get(node) not in (
+            NodeState.FAILED,
+            NodeState.TIMED_OUT,
+            NodeState.CANCELLED,
+        ):
+            return False
+        if self.stopping and not self.stopped_by_failure:
+            return False
+        self.stopping = False
+        self.stopped_by_failure = False
+        self.held = False
+        reason = f"retry of {node.label!r}"
+        self._reset(node, reason)
+        for other, state in list(self.states.items()):
+            if state is NodeState.SKIPPED:
+                self._reset(other, reason)
+        for other, state in list(self.states.items()):
+            if state is WAITING and (
+                other in self.roots
+                or (other._parents and self._parents_completed(other))
+            ):
+                self._make_ready(other)
+        self.check_done()
+        return True
+
+    def _reset(self, node: Node[Any], reason: str) -> None:
+        self.states[node] = WAITING
+        if self.subscribers:
+            self.emit(ev.NodeReset(self.run_id, node.uuid, time.monotonic(), reason))
 
     def close(self) -> None:
         """Skip what can no longer run and detach from every node."""

@@ -24,3 +24,7 @@ class AutoForwardError(ValueError):
 
 class MismatchChunkType(TypeError):
     """A typed node `Node[T]` produced a value that is not an instance of `T`."""
+
+
+class InjectedFault(RuntimeError):
+    """The failure that `TreeExecutor.inject_fault` asked a node's next run for."""

@@ -105,7 +105,18 @@ class RunFinished(Event):
 
 @dataclass(frozen=True, slots=True)
 class RunPaused(Event):
-    """`TreeExecutor.pause()` took effect: no new node starts until resumed."""
+    """No new node starts until resumed: `TreeExecutor.pause()` was called, or
+    a node with a breakpoint was about to start (then `node_id` names it)."""
+
+    reason: str = "paused by the caller"
+
+
+@dataclass(frozen=True, slots=True)
+class RunHeld(Event):
+    """Nothing runs or is queued, but the run is kept open (`hold_on_error`)
+    so the caller can retry nodes; `TreeExecutor.release()` ends it."""
+
+    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,6 +269,13 @@ class NodeCancelled(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class NodeReset(Event):
+    """A finished node went back to waiting, for example to be retried."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class NodeSkipped(Event):
     """The node will not run in this run; `reason` says why."""
 
@@ -273,5 +291,6 @@ STATE_AFTER: dict[type[Event], NodeState] = {
     NodeTimedOut: NodeState.TIMED_OUT,
     NodeCancelled: NodeState.CANCELLED,
     NodeSkipped: NodeState.SKIPPED,
+    NodeReset: NodeState.WAITING,
 }
 """The node state that each per-node event leaves behind."""

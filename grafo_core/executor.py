@@ -13,6 +13,7 @@ from typing import Any
 from grafo_core import events as ev
 from grafo_core._run import Run
 from grafo_core.events import NodeState
+from grafo_core.introspect import await_chain
 from grafo_core.node import Node
 
 logger = logging.getLogger(__name__)
@@ -75,6 +76,9 @@ class TreeExecutor:
         self._subscribers: list[Subscriber] = []
         self._errors: list[BaseException] = []
         self._run: Run | None = None
+        self._breakpoints: set[str] = set()
+        self._faults: dict[str, tuple[float, str | None]] = {}
+        self._hold_on_error = False
 
     def __repr__(self) -> str:
         lines = [
@@ -315,12 +319,7 @@ class TreeExecutor:
 
     def pause(self) -> None:
         """Start no new node until `resume()`; running nodes go on."""
-        run = self._require_run("pause")
-        if run.paused:
-            return
-        run.paused = True
-        if run.subscribers:
-            run.emit(ev.RunPaused(self._name, None, time.monotonic()))
+        self._require_run("pause").pause("paused by the caller")
 
     def resume(self) -> None:
         """Start queued nodes again after `pause()`."""
@@ -361,6 +360,86 @@ class TreeExecutor:
             run.states[target].value,
         )
         return False
+
+    # -- debugging ---------------------------------------------------------
+
+    @property
+    def breakpoints(self) -> frozenset[str]:
+        """The uuids of nodes with a breakpoint."""
+        return frozenset(self._breakpoints)
+
+    def set_breakpoint(self, node_id: str, *, enabled: bool = True) -> None:
+        """Pause the run just before the node `node_id` starts, on every run of
+        it, until the breakpoint is removed with ``enabled=False``. `resume()`
+        or `step()` then starts it."""
+        if not isinstance(node_id, str):
+            raise TypeError(f"set_breakpoint() needs a node uuid, got {node_id!r}")
+        if enabled:
+            self._breakpoints.add(node_id)
+        else:
+            self._breakpoints.discard(node_id)
+
+    def inject_fault(
+        self, node_id: str, *, error: str | None = None, delay: float = 0.0
+    ) -> None:
+        """Make the next run of `node_id` take `delay` more seconds (counted in
+        its timeout) and then, when `error` is given, fail with `InjectedFault`.
+        """
+        if isinstance(delay, bool) or not isinstance(delay, int | float) or delay < 0:
+            raise ValueError(f"delay must be 0 or more seconds, got {delay!r}")
+        if error is None and not delay:
+            self._faults.pop(node_id, None)
+            return
+        self._faults[node_id] = (float(delay), error)
+
+    @property
+    def hold_on_error(self) -> bool:
+        """Whether a run that would end with failed, timed-out or cancelled
+        nodes stays open (sending `RunHeld`) until `release()`, so that
+        `retry()` can still run them."""
+        return self._hold_on_error
+
+    @hold_on_error.setter
+    def hold_on_error(self, value: bool) -> None:
+        self._hold_on_error = bool(value)
+        if not value and self._run is not None:
+            self._run.check_done()
+
+    def release(self) -> None:
+        """Let a run kept open by `hold_on_error` end."""
+        self._require_run("release").release()
+
+    def retry(self, node: Node[Any] | str) -> bool:
+        """Run a failed, timed-out or cancelled node again in the current run.
+
+        The nodes its failure skipped go back to waiting, so its descendants
+        run as usual once it succeeds. Returns whether the node could be
+        retried; a run stopped by `stop_tree()` or cancelled cannot.
+        """
+        run = self._require_run("retry")
+        target = self._resolve(node)
+        if run.retry(target):
+            return True
+        logger.warning(
+            "retry ignored: node %r is %s, not failed, timed out or cancelled",
+            target.uuid,
+            run.states[target].value,
+        )
+        return False
+
+    def where(self, node_id: str) -> list[tuple[str, int, str]]:
+        """Return ``(file, line, function)`` for each frame of a running node,
+        from its coroutine to the innermost `await` it is suspended in.
+
+        Call it on the run's event loop. Returns an empty list for a node that
+        is not running.
+        """
+        run = self._require_run("where")
+        node = self.node(node_id)
+        task = run.tasks.get(node)
+        if task is None:
+            return []
+        return await_chain(task.get_coro(), node._generator)
 
     async def add(
         self,

@@ -18,6 +18,7 @@ from grafo_core.errors import (
     AutoForwardError,
     ForwardingOverrideError,
     ForwardingParameterError,
+    InjectedFault,
     MismatchChunkType,
     NotAsyncCallableError,
     SafeExecutionError,
@@ -208,6 +209,7 @@ class Node(Generic[T]):
         set_(self, "_running", 0)
         set_(self, "_runs", [])
         set_(self, "_checker", _UNRESOLVED)
+        set_(self, "_generator", None)
 
     def __setattr__(self, name: str, value: Any) -> None:
         if self._running and not name.startswith("_"):
@@ -386,12 +388,16 @@ class Node(Generic[T]):
         self,
         on_chunk: Callable[[Chunk[Any]], Any] | None,
         on_call: Callable[[dict[str, Any]], Any] | None = None,
+        *,
+        fault: tuple[float, str | None] | None = None,
     ) -> Any:
         """Run once: `on_before_run`, the coroutine under the timeout, the type
         check, forwarding and `on_after_run`.
 
         `on_call` gets the keyword arguments, lambdas evaluated, just before
-        the coroutine is called; `on_chunk` gets each `Chunk`.
+        the coroutine is called; `on_chunk` gets each `Chunk`. `fault` is
+        ``(extra_seconds, error_message_or_None)``: the run first sleeps the
+        extra seconds (inside the timeout), then raises `InjectedFault`.
         """
         object.__setattr__(self, "_running", self._running + 1)
         started = time.monotonic()
@@ -405,11 +411,11 @@ class Node(Generic[T]):
                 self._checker = _type_checker(self)
             timeout = self.timeout
             if timeout is None:
-                output = await self._call(kwargs, on_chunk)
+                output = await self._call(kwargs, on_chunk, fault)
             else:
                 try:
                     async with asyncio.timeout(timeout) as scope:
-                        output = await self._call(kwargs, on_chunk)
+                        output = await self._call(kwargs, on_chunk, fault)
                 except TimeoutError as exc:
                     if not scope.expired():
                         raise
@@ -426,8 +432,17 @@ class Node(Generic[T]):
             object.__setattr__(self, "_running", self._running - 1)
 
     async def _call(
-        self, kwargs: dict[str, Any], on_chunk: Callable[[Chunk[Any]], Any] | None
+        self,
+        kwargs: dict[str, Any],
+        on_chunk: Callable[[Chunk[Any]], Any] | None,
+        fault: tuple[float, str | None] | None,
     ) -> Any:
+        if fault is not None:
+            delay, message = fault
+            if delay:
+                await asyncio.sleep(delay)
+            if message is not None:
+                raise InjectedFault(f"node {self.uuid!r}: {message}")
         checker = self._checker
         if not self._is_generator:
             output = await self.coroutine(**kwargs)
@@ -440,6 +455,7 @@ class Node(Generic[T]):
         self._aggregated = items
         uuid = self.uuid
         generator = self.coroutine(**kwargs)
+        self._generator = generator
         try:
             async for value in generator:
                 if type(value) is Chunk or isinstance(value, Chunk):
@@ -452,6 +468,7 @@ class Node(Generic[T]):
                 if on_chunk is not None:
                     on_chunk(chunk)
         finally:
+            self._generator = None
             await generator.aclose()
         return items
 

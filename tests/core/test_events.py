@@ -55,6 +55,7 @@ async def test_every_event_kind_is_sent():
     await failing.connect(after_fail)
     await waiter.connect(timing_out)
     executor = TreeExecutor(roots=[root])
+    executor.hold_on_error = True
     recorder = Recorder(executor)
     task = asyncio.create_task(executor.run())
     while not recorder.of(events.NodeStarted, "victim"):
@@ -65,6 +66,12 @@ async def test_every_event_kind_is_sent():
     executor.cancel("victim")
     await executor.remove("victim")
     gate.set()
+    while not recorder.of(events.RunHeld):
+        await asyncio.sleep(0.001)
+    executor.retry("failing")
+    while len(recorder.of(events.RunHeld)) < 2:
+        await asyncio.sleep(0.001)
+    executor.release()
     await task
     kinds = {type(event) for event in recorder.events}
     expected = {

@@ -1,0 +1,58 @@
+"""Reading where node code is: the await chain of a task, the node of a frame."""
+
+from __future__ import annotations
+
+import types
+from typing import Any
+
+_MAX_DEPTH = 200
+
+
+def await_chain(coroutine: Any, generator: Any = None) -> list[tuple[str, int, str]]:
+    """Return ``(file, line, function)`` for each frame of a suspended coroutine,
+    following what it awaits down to the innermost frame.
+
+    `generator` is the async generator a node is iterating: an `await` on its
+    ``__anext__()`` does not link back to it, so the walk jumps there.
+    """
+    frames: list[tuple[str, int, str]] = []
+    current = coroutine
+    for _ in range(_MAX_DEPTH):
+        if current is None:
+            break
+        frame = (
+            getattr(current, "cr_frame", None)
+            or getattr(current, "ag_frame", None)
+            or getattr(current, "gi_frame", None)
+        )
+        if frame is not None:
+            code = frame.f_code
+            frames.append((code.co_filename, frame.f_lineno, code.co_name))
+        awaited = (
+            getattr(current, "cr_await", None)
+            or getattr(current, "ag_await", None)
+            or getattr(current, "gi_yieldfrom", None)
+        )
+        if type(awaited).__name__ == "async_generator_asend":
+            awaited, generator = generator, None
+        current = awaited
+    return frames
+
+
+def node_of_frame(frame: types.FrameType | None) -> str | None:
+    """Return the uuid of the node whose code `frame` runs, or `None`.
+
+    Meant for a frame read from another thread (``sys._current_frames()``),
+    for example to name the node that blocks an event loop.
+    """
+    from grafo_core._run import Run
+
+    target = Run._run_node.__code__
+    for _ in range(_MAX_DEPTH):
+        if frame is None:
+            return None
+        if frame.f_code is target:
+            node = frame.f_locals.get("node")
+            return getattr(node, "uuid", None)
+        frame = frame.f_back
+    return None

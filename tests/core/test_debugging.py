@@ -1,0 +1,187 @@
+"""Debugging aids: breakpoints, retry, held runs, faults and introspection."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import threading
+
+import pytest
+
+from grafo_core import NodeState, TreeExecutor, events, node_of_frame
+from grafo_core.errors import InjectedFault
+from tests.core.helpers import Recorder, make, nap
+from tests.core.test_control import Gate, gated, wait_for
+
+
+async def test_breakpoint_pauses_before_its_node():
+    first, second, third = make("first"), make("second"), make("third")
+    await first.connect(second)
+    await second.connect(third)
+    executor = TreeExecutor(roots=[first])
+    executor.set_breakpoint("second")
+    recorder = Recorder(executor)
+    task = asyncio.create_task(executor.run())
+    await wait_for(lambda: recorder.of(events.RunPaused))
+    paused = recorder.of(events.RunPaused)[0]
+    assert paused.node_id == "second"
+    assert "breakpoint" in paused.reason
+    assert executor.state("second") is NodeState.READY
+    assert recorder.started() == ["first"]
+    assert executor.step() == "second"
+    await wait_for(lambda: recorder.of(events.NodeQueued, "third"))
+    assert "third" not in recorder.started()
+    executor.resume()
+    await task
+    assert recorder.started() == ["first", "second", "third"]
+
+
+async def test_breakpoint_then_resume_starts_the_node():
+    only = make("only")
+    executor = TreeExecutor(roots=[only])
+    executor.set_breakpoint("only")
+    recorder = Recorder(executor)
+    task = asyncio.create_task(executor.run())
+    await wait_for(lambda: executor.is_paused)
+    executor.resume()
+    await task
+    assert recorder.started() == ["only"]
+
+
+async def test_removed_breakpoint_no_longer_pauses():
+    executor = TreeExecutor(roots=[make("only")])
+    executor.set_breakpoint("only")
+    executor.set_breakpoint("only", enabled=False)
+    recorder = Recorder(executor)
+    await executor.run()
+    assert recorder.of(events.RunPaused) == []
+    assert executor.breakpoints == frozenset()
+
+
+async def test_retry_failed_node_runs_it_and_descendants():
+    broken = [True]
+
+    async def flaky():
+        if broken[0]:
+            raise ConnectionError("service down")
+        return "fixed"
+
+    root = make("root", flaky)
+    child = make("child")
+    await root.connect(child)
+    executor = TreeExecutor(roots=[root])
+    executor.hold_on_error = True
+    recorder = Recorder(executor)
+    task = asyncio.create_task(executor.run())
+    await wait_for(lambda: recorder.of(events.RunHeld))
+    assert executor.state("child") is NodeState.SKIPPED
+    broken[0] = False
+    assert executor.retry("root") is True
+    await task
+    states = recorder.final_states()
+    assert states["root"] is NodeState.SUCCEEDED
+    assert states["child"] is NodeState.SUCCEEDED
+    assert [e.attempt for e in recorder.of(events.NodeStarted, "root")] == [1, 2]
+    assert len(recorder.of(events.NodeReset)) == 2
+
+
+async def test_retry_of_succeeded_node_is_refused():
+    gate = Gate()
+    executor = TreeExecutor(roots=[make("done"), gated("holder", gate)])
+    task = asyncio.create_task(executor.run())
+    await gate.entered.wait()
+    assert executor.retry("done") is False
+    gate.opened.set()
+    await task
+
+
+async def test_held_run_ends_on_release():
+    async def explode():
+        raise ValueError("bad")
+
+    executor = TreeExecutor(roots=[make("bad", explode)])
+    executor.hold_on_error = True
+    recorder = Recorder(executor)
+    task = asyncio.create_task(executor.run())
+    await wait_for(lambda: recorder.of(events.RunHeld))
+    assert not task.done()
+    executor.release()
+    await task
+    assert recorder.of(events.RunFinished)[0].error_count == 1
+
+
+async def test_injected_error_fails_next_run_only():
+    node = make("node")
+    executor = TreeExecutor(roots=[node])
+    executor.inject_fault("node", error="simulated outage")
+    await executor.run()
+    assert isinstance(executor.errors[0], InjectedFault)
+    assert "simulated outage" in str(executor.errors[0])
+    await executor.run()
+    assert executor.errors == []
+
+
+async def test_injected_delay_counts_in_timeout():
+    executor = TreeExecutor(roots=[make("node", timeout=0.01)])
+    executor.inject_fault("node", delay=1.0)
+    recorder = Recorder(executor)
+    await executor.run()
+    assert recorder.final_states()["node"] is NodeState.TIMED_OUT
+
+
+def test_inject_fault_rejects_negative_delay():
+    with pytest.raises(ValueError, match="-1"):
+        TreeExecutor().inject_fault("node", delay=-1)
+
+
+async def test_where_shows_innermost_await():
+    gate = Gate()
+    holder = gated("holder", gate)
+    executor = TreeExecutor(roots=[holder])
+    task = asyncio.create_task(executor.run())
+    await gate.entered.wait()
+    frames = executor.where("holder")
+    functions = [function for _, _, function in frames]
+    assert functions[-1] == "wait"
+    assert "__call__" in functions
+    assert frames[functions.index("__call__")][0].endswith("test_control.py")
+    gate.opened.set()
+    await task
+
+
+async def test_where_follows_generator_nodes():
+    release = asyncio.Event()
+
+    async def stream():
+        yield 1
+        await release.wait()
+
+    executor = TreeExecutor(roots=[make("gen", stream)])
+    recorder = Recorder(executor)
+    task = asyncio.create_task(executor.run())
+    await wait_for(lambda: recorder.of(events.ChunkEmitted))
+    await asyncio.sleep(0)
+    functions = [function for _, _, function in executor.where("gen")]
+    assert "stream" in functions
+    release.set()
+    await task
+
+
+async def test_node_of_frame_names_a_blocking_node():
+    found = []
+    blocking = threading.Event()
+    loop_thread = threading.get_ident()
+
+    def watch():
+        blocking.wait(timeout=5)
+        frame = sys._current_frames()[loop_thread]
+        found.append(node_of_frame(frame))
+
+    async def block():
+        blocking.set()
+        watcher.join(timeout=5)  # the loop stays blocked while it looks
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    await TreeExecutor(roots=[make("root", nap), make("blocker", block)]).run()
+    assert found == ["blocker"]
