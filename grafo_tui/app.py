@@ -1,0 +1,326 @@
+"""The grafo-tui screen: the live tree, its log and the commands that change it."""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future
+from typing import Any
+
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Header, TabbedContent, TabPane
+
+from grafo_core import Node, events
+from grafo_core.events import NodeState
+from grafo_tui.model import LogLine, RunModel
+from grafo_tui.runner import (
+    ExecutorAttached,
+    Notice,
+    OutputWritten,
+    PipelineEnded,
+    PipelineRunner,
+)
+from grafo_tui.screens.add_node_screen import AUTO, AddNodeScreen, AddRequest
+from grafo_tui.screens.help_screen import HelpScreen
+from grafo_tui.screens.jump_screen import JumpScreen
+from grafo_tui.screens.quit_screen import QuitScreen
+from grafo_tui.screens.remove_node_screen import CASCADE, RemoveNodeScreen
+from grafo_tui.widgets.about_panel import AboutPanel
+from grafo_tui.widgets.chunk_log import ChunkLog
+from grafo_tui.widgets.node_details import NodeDetails
+from grafo_tui.widgets.output_panel import OutputPanel
+from grafo_tui.widgets.status_line import StatusLine
+from grafo_tui.widgets.task_tree import TaskTree
+
+MAX_BATCH = 20_000
+"""Queue items applied per drain, so one flood cannot freeze the screen."""
+
+TICK = 0.2
+"""Seconds between redraws of running times and spinners when no event arrives."""
+
+
+class GrafoApp(App[None]):
+    """Run a pipeline through a `PipelineRunner` and show its tree live."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "grafo-tui"
+
+    BINDINGS = [
+        Binding("a", "add_node", "Add", id="add_node"),
+        Binding("d,delete", "remove_node", "Remove", id="remove_node"),
+        Binding("c", "cancel_node", "Cancel", id="cancel_node"),
+        Binding("p", "toggle_pause", "Pause", id="toggle_pause"),
+        Binding("s", "step", "Step", id="step"),
+        Binding("r", "rerun", "Re-run", id="rerun"),
+        Binding("f", "toggle_filter", "Filter log", id="toggle_filter"),
+        Binding("h", "toggle_finished", "Hide done", id="toggle_finished"),
+        Binding("slash", "jump", "Jump", id="jump"),
+        Binding("question_mark", "help", "Help", id="help"),
+        Binding("q", "request_quit", "Quit", id="quit"),
+    ]
+
+    def __init__(
+        self, runner: PipelineRunner, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        super().__init__()
+        self.runner = runner
+        self.clock = clock
+        self.model = RunModel()
+        self.pipeline_ended = False
+        self._notices_shown: set[str] = set()
+        self._last_refresh = 0.0
+
+        self.task_tree = TaskTree(clock=clock, id="tree")
+        self.details = NodeDetails(clock=clock, id="details")
+        self.chunk_log = ChunkLog(id="log")
+        self.output_panel = OutputPanel(id="output")
+        self.status_line = StatusLine(clock=clock, id="status")
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="main"):
+            yield self.task_tree
+            with Vertical(id="side"):
+                yield self.details
+                with TabbedContent(id="tabs"):
+                    with TabPane("Log", id="log-tab"):
+                        yield self.chunk_log
+                    with TabPane("Output", id="output-tab"):
+                        yield self.output_panel
+                    with TabPane("About", id="about-tab"):
+                        yield AboutPanel(self.runner.module_doc, id="about")
+        yield self.status_line
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.task_tree.border_title = "Tree"
+        self.details.border_title = "Node"
+        self.task_tree.focus()
+        self.runner.start()
+        self.set_interval(0.05, self.drain_queue)
+
+    async def on_unmount(self) -> None:
+        await asyncio.to_thread(self.runner.stop)
+
+    @property
+    def selected_id(self) -> str | None:
+        """Id of the node under the tree's cursor, or `None`."""
+        return self.task_tree.selected_id
+
+    def drain_queue(self) -> None:
+        """Apply the queued events and messages, then refresh the widgets once."""
+        log_lines: list[LogLine] = []
+        printed: list[str] = []
+        count = 0
+        for count in range(1, MAX_BATCH + 1):
+            try:
+                item = self.runner.queue.get_nowait()
+            except queue.Empty:
+                count -= 1
+                break
+            if isinstance(item, events.Event):
+                line = self.model.apply(item)
+                if line is not None:
+                    log_lines.append(line)
+            else:
+                self._handle_message(item, printed)
+        self.chunk_log.write_lines(log_lines)
+        self.output_panel.write_output(printed)
+
+        # Without new events only running times and spinners change, so an
+        # idle screen costs nothing and a running one redraws at 1 / TICK Hz.
+        now = self.clock()
+        ticking = self.model.running_count and now - self._last_refresh >= TICK
+        if count or ticking:
+            self._last_refresh = now
+            self.refresh_views()
+
+    def refresh_views(self) -> None:
+        """Redraw the tree, the details and the status line from the model."""
+        self.task_tree.update()
+        self.details.show(self.model, self.selected_id)
+        self.status_line.show(self.model, ended=self.pipeline_ended)
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for binding in self.BINDINGS:
+            assert isinstance(binding, Binding)
+            action = getattr(self, f"action_{binding.action}")
+            yield SystemCommand(binding.description, f"Key {binding.key}", action)
+
+    def on_tree_node_highlighted(self) -> None:
+        self.details.show(self.model, self.selected_id)
+
+    def _handle_message(self, item: Any, printed: list[str]) -> None:
+        if isinstance(item, OutputWritten):
+            printed.append(item.text)
+        elif isinstance(item, Notice):
+            if item.text not in self._notices_shown:
+                self._notices_shown.add(item.text)
+                self.notify(item.text, timeout=8)
+        elif isinstance(item, ExecutorAttached):
+            self.model = RunModel()
+            self.task_tree.show_model(self.model)
+            self.pipeline_ended = False
+        elif isinstance(item, PipelineEnded):
+            self.pipeline_ended = True
+            if item.error is not None:
+                self.exit(return_code=2, message=str(item.error))
+
+    def _submit(self, what: str, command: Callable[[Any], Any]) -> None:
+        """Run `command(executor)` on the pipeline's loop; notify if it fails."""
+        if self.runner.executor is None or not self.model.is_started:
+            self.notify("No run has started yet.", severity="warning")
+            return
+        if self.model.is_finished:
+            self.notify(f"Cannot {what}: the run has ended; press r to run it again.")
+            return
+        future = self.runner.submit(command)
+        self.run_worker(self._report_failure(what, future), exit_on_error=False)
+
+    async def _report_failure(self, what: str, future: Future) -> None:
+        try:
+            await asyncio.wrap_future(future)
+        except Exception as error:
+            self.notify(f"Could not {what}: {error}", severity="error", timeout=8)
+
+    def _selected_node(self, verb: str) -> str | None:
+        node_id = self.selected_id
+        if node_id is None or node_id not in self.model.nodes:
+            self.notify(f"Select a node to {verb} first.", severity="warning")
+            return None
+        return node_id
+
+    def action_add_node(self) -> None:
+        parent_id = self._selected_node("add a child to")
+        if parent_id is None:
+            return
+        screen = AddNodeScreen(
+            parent_label=self.model.label(parent_id),
+            functions=self.runner.functions,
+            taken_ids=self.model.nodes,
+        )
+        self.push_screen(screen, lambda request: self._add(parent_id, request))
+
+    def _add(self, parent_id: str, request: AddRequest | None) -> None:
+        if request is None:
+            return
+        forward = Node.AUTO if request.forward == AUTO else request.forward
+        node = Node(
+            request.function,
+            kwargs=request.kwargs,
+            uuid=request.node_id,
+            timeout=request.timeout,
+        )
+        self._submit(
+            f"add {request.node_id}",
+            lambda ex: ex.add(node, parents=[parent_id], forward=forward),
+        )
+
+    def action_remove_node(self) -> None:
+        node_id = self._selected_node("remove")
+        if node_id is None:
+            return
+        screen = RemoveNodeScreen(self.model, node_id)
+        self.push_screen(screen, lambda choice: self._remove(node_id, choice))
+
+    def _remove(self, node_id: str, choice: str | None) -> None:
+        if choice is not None:
+            cascade = choice == CASCADE
+            self._submit(
+                f"remove {node_id}", lambda ex: ex.remove(node_id, cascade=cascade)
+            )
+
+    def action_cancel_node(self) -> None:
+        node_id = self._selected_node("cancel")
+        if node_id is None:
+            return
+        state = self.model.nodes[node_id].state
+        if state not in (NodeState.READY, NodeState.RUNNING):
+            label = self.model.label(node_id)
+            self.notify(f"{label} is {state.value}, so there is nothing to cancel.")
+            return
+        reason = "cancelled from grafo-tui"
+        self._submit(f"cancel {node_id}", lambda ex: ex.cancel(node_id, reason=reason))
+
+    def action_toggle_pause(self) -> None:
+        if self.model.paused:
+            self._submit("resume the run", lambda ex: ex.resume())
+        else:
+            self._submit("pause the run", lambda ex: ex.pause())
+
+    def action_step(self) -> None:
+        if not self.model.paused:
+            self.notify("Pause the run (p) before stepping.", severity="warning")
+            return
+        future = self.runner.submit(lambda ex: ex.step())
+        self.run_worker(self._report_step(future), exit_on_error=False)
+
+    async def _report_step(self, future: Future) -> None:
+        try:
+            started = await asyncio.wrap_future(future)
+        except Exception as error:
+            self.notify(f"Could not step: {error}", severity="error")
+            return
+        if started is None:
+            self.notify("No node is ready to start.")
+
+    def action_rerun(self) -> None:
+        if not self.runner.finished:
+            self.notify("The pipeline is still running; re-run it once it ended.")
+            return
+        self.pipeline_ended = False
+        self.runner.rerun()
+
+    def action_toggle_filter(self) -> None:
+        log = self.chunk_log
+        if log.filter_id is None and self.selected_id is not None:
+            log.set_filter(self.selected_id)
+            self.query_one("#tabs", TabbedContent).active = "log-tab"
+        else:
+            log.set_filter(None)
+
+    def action_toggle_finished(self) -> None:
+        self.task_tree.hide_finished = not self.task_tree.hide_finished
+        self.task_tree.update(force_layout=True)
+        shown = "hidden" if self.task_tree.hide_finished else "shown"
+        self.notify(f"Finished nodes are {shown}.", timeout=2)
+
+    def action_jump(self) -> None:
+        labels = {i: node.label for i, node in self.model.nodes.items()}
+        self.push_screen(JumpScreen(labels), self._jump)
+
+    def _jump(self, node_id: str | None) -> None:
+        if node_id is None:
+            return
+        if not self.task_tree.move_to(node_id):
+            self.notify(f"{node_id} is not shown in the tree; press h to show all.")
+
+    def action_help(self) -> None:
+        keys = []
+        for binding in self.BINDINGS:
+            assert isinstance(binding, Binding)
+            keys.append((self.get_key_display(binding), binding.description))
+        keys.append(("ctrl+p", "Command palette (themes, keys)"))
+        keys.append(("tab", "Move focus between panels"))
+        self.push_screen(HelpScreen(keys))
+
+    def action_request_quit(self) -> None:
+        if self.runner.finished:
+            self.run_worker(self._stop_and_exit())
+            return
+
+        def quit_if_confirmed(confirmed: bool | None) -> None:
+            if confirmed:
+                self.run_worker(self._stop_and_exit())
+
+        self.push_screen(QuitScreen(), quit_if_confirmed)
+
+    async def _stop_and_exit(self) -> None:
+        await asyncio.to_thread(self.runner.stop)
+        self.exit(return_code=self.return_code or 0)

@@ -1,0 +1,485 @@
+"""Display state of one run, folded from the engine's events (no Textual here)."""
+
+from __future__ import annotations
+
+import traceback
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from grafo_core import events
+from grafo_core.events import NodeState
+
+NODE_COLOURS = 6
+"""Number of colours that log lines cycle through, one per node in added order."""
+
+_CONTROL_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+@dataclass(slots=True)
+class NodeView:
+    """Everything the screen shows about one node of the current run."""
+
+    node_id: str
+    label: str
+    name: str = ""
+    is_generator: bool = False
+    is_root: bool = False
+    timeout: float | None = None
+    source: str = ""
+    colour: int = 0
+    state: NodeState = NodeState.WAITING
+    parents: dict[str, str | None] = field(default_factory=dict)
+    """Parent id -> the parameter its output is forwarded to, or `None`."""
+    children: list[str] = field(default_factory=list)
+    kwargs: tuple[tuple[str, str], ...] = ()
+    output_repr: str | None = None
+    output_type: str | None = None
+    chunk_count: int = 0
+    """Chunks of the current or last run."""
+    runs: int = 0
+    completions: int = 0
+    """Successful runs; a child may start once each parent has one."""
+    ready_at: float | None = None
+    started_at: float | None = None
+    finished_at: float | None = None
+    duration: float | None = None
+    error: BaseException | None = None
+    error_text: str | None = None
+    """The formatted traceback of `error`."""
+    end_reason: str | None = None
+    """The reason the node was cancelled, skipped or timed out."""
+
+    def elapsed(self, now: float) -> float | None:
+        """Return the duration of the last run, or of the current one so far."""
+        if self.state is NodeState.RUNNING and self.started_at is not None:
+            return max(0.0, now - self.started_at)
+        return self.duration
+
+
+@dataclass(frozen=True, slots=True)
+class LogLine:
+    """One line of the chunk log.
+
+    Attributes:
+        time: Seconds since the start of the run the line belongs to.
+        node_id: The node concerned, or `None` for run-wide lines.
+        label: The node's label, or "" for run-wide lines.
+        text: The text to show; control characters are already escaped.
+        kind: "chunk", "result", "error" or "run".
+        colour: The node's colour index, below `NODE_COLOURS`.
+    """
+
+    time: float
+    node_id: str | None
+    label: str
+    text: str
+    kind: str
+    colour: int = 0
+
+
+def escape_control(text: str) -> str:
+    """Return `text` with control characters written as backslash escapes."""
+    if text.isprintable():
+        return text
+    parts = []
+    for char in text:
+        if char in _CONTROL_ESCAPES:
+            parts.append(_CONTROL_ESCAPES[char])
+        elif not char.isprintable() and char != " ":
+            parts.append(f"\\x{ord(char):02x}" if ord(char) < 256 else repr(char)[1:-1])
+        else:
+            parts.append(char)
+    return "".join(parts)
+
+
+def format_chunk(value: Any) -> str:
+    """Return the log text of a chunk value: strings as they are, else their repr."""
+    text = value if isinstance(value, str) else repr(value)
+    return escape_control(text)
+
+
+class RunModel:
+    """Per-node display state of one run, rebuilt from its event stream.
+
+    `apply` folds one event; `structure_version` grows whenever nodes or edges
+    change, so a view can tell when to rebuild its layout.
+    """
+
+    def __init__(self, run_id: str = "", description: str = "") -> None:
+        self.run_id = run_id
+        self.description = description
+        self.nodes: dict[str, NodeView] = {}
+        self.root_ids: list[str] = []
+        self.started_at: float | None = None
+        self.finished_at: float | None = None
+        self.paused = False
+        self.max_workers: int | None = None
+        self.cancelled = False
+        self.error_count = 0
+        self.failed_ids: list[str] = []
+        """Nodes whose failure or timeout stopped the run from starting others."""
+        self.max_running = 0
+        self.structure_version = 0
+        self._running: set[str] = set()
+        self._added = 0
+
+    def __repr__(self) -> str:
+        return (
+            f"RunModel(run_id={self.run_id!r}, nodes={len(self.nodes)}, "
+            f"running={len(self._running)}, finished={self.is_finished})"
+        )
+
+    @property
+    def is_started(self) -> bool:
+        """Whether the run's `RunStarted` event arrived."""
+        return self.started_at is not None
+
+    @property
+    def is_finished(self) -> bool:
+        """Whether the run's `RunFinished` event arrived."""
+        return self.finished_at is not None
+
+    @property
+    def running_count(self) -> int:
+        """Nodes running now."""
+        return len(self._running)
+
+    def elapsed(self, now: float) -> float:
+        """Return seconds from the run's start to its end, or to `now`."""
+        if self.started_at is None:
+            return 0.0
+        end = self.finished_at if self.finished_at is not None else now
+        return max(0.0, end - self.started_at)
+
+    def counts(self) -> Counter[NodeState]:
+        """Return the number of nodes in each state."""
+        return Counter(node.state for node in self.nodes.values())
+
+    def label(self, node_id: str) -> str:
+        """Return the label of a node, or its id when the node is unknown."""
+        node = self.nodes.get(node_id)
+        return node.label if node is not None else node_id
+
+    def top_level_ids(self) -> list[str]:
+        """Return roots, then nodes that have no parent (left), in added order."""
+        ids = [node_id for node_id in self.root_ids if node_id in self.nodes]
+        seen = set(ids)
+        for node_id, node in self.nodes.items():
+            if not node.parents and node_id not in seen:
+                ids.append(node_id)
+        return ids
+
+    def apply(self, event: events.Event) -> LogLine | None:
+        """Fold one event into the model; return the log line it produces, if any."""
+        handler = _HANDLERS.get(type(event))
+        if handler is None:
+            return None
+        return handler(self, event)
+
+    def orphaned_by_removal(self, node_id: str) -> list[str]:
+        """Return the descendants that removing `node_id` leaves without any parent.
+
+        These are the nodes that `remove(node_id, cascade=True)` removes with it.
+        """
+        removed = {node_id}
+        pending = list(self._children(node_id))
+        orphans: list[str] = []
+        while pending:
+            child_id = pending.pop(0)
+            child = self.nodes.get(child_id)
+            if child is None or child_id in removed:
+                continue
+            if all(parent_id in removed for parent_id in child.parents):
+                removed.add(child_id)
+                orphans.append(child_id)
+                pending.extend(self._children(child_id))
+        return orphans
+
+    def why_not_running(self, node_id: str) -> str:
+        """Explain in one or two sentences why a node is not running now."""
+        node = self.nodes.get(node_id)
+        if node is None:
+            return f"{node_id!r} is not in the current run."
+        if node.state is NodeState.RUNNING:
+            return "It is running."
+        if node.state.is_finished:
+            return self._explain_finished(node)
+        if self.is_finished:
+            return "The run ended before this node could start."
+        if self.failed_ids:
+            failed = ", ".join(self.label(i) for i in self.failed_ids)
+            return f"No new node starts because {failed} failed."
+        if node.state is NodeState.READY:
+            return self._explain_ready()
+        return self._explain_waiting(node)
+
+    def _explain_finished(self, node: NodeView) -> str:
+        text = f"It ended: {node.state.value.replace('_', ' ')}."
+        if node.end_reason:
+            text += f" {node.end_reason}"
+        return text
+
+    def _explain_ready(self) -> str:
+        if self.paused:
+            return "It is ready, but the run is paused: step (s) or resume (p)."
+        limit = self.max_workers
+        if limit is not None and self.running_count >= limit:
+            running = self.running_count
+            return (
+                f"It is ready, but {running} nodes are running, the max_workers limit."
+            )
+        return "It is ready and starts as soon as the engine schedules it."
+
+    def _explain_waiting(self, node: NodeView) -> str:
+        if not node.parents and not node.is_root:
+            return "It has no parent left, so it never starts."
+        waiting_for = [
+            f"{self.label(parent_id)} ({self._state_name(parent_id)})"
+            for parent_id in node.parents
+            if self._completions(parent_id) == 0
+        ]
+        if waiting_for:
+            text = "Waiting for parents to finish: " + ", ".join(waiting_for) + "."
+        else:
+            text = "Every parent finished; it is about to be queued."
+        if self.paused:
+            text += " The run is paused."
+        return text
+
+    def _state_name(self, node_id: str) -> str:
+        node = self.nodes.get(node_id)
+        return node.state.value.replace("_", " ") if node else "removed"
+
+    def _completions(self, node_id: str) -> int:
+        node = self.nodes.get(node_id)
+        return node.completions if node else 0
+
+    def _children(self, node_id: str) -> list[str]:
+        node = self.nodes.get(node_id)
+        return list(node.children) if node else []
+
+    def _since_start(self, time: float) -> float:
+        return time - self.started_at if self.started_at is not None else 0.0
+
+    def _line(self, event: events.Event, text: str, kind: str) -> LogLine:
+        node = self.nodes.get(event.node_id) if event.node_id else None
+        return LogLine(
+            time=self._since_start(event.time),
+            node_id=event.node_id,
+            label=node.label if node else "",
+            text=text,
+            kind=kind,
+            colour=node.colour if node else 0,
+        )
+
+    def _node(self, event: events.Event) -> NodeView | None:
+        assert event.node_id is not None
+        node = self.nodes.get(event.node_id)
+        if node is not None:
+            node.state = events.STATE_AFTER.get(type(event), node.state)
+        return node
+
+    def _end_run(self, node: NodeView, event: events.Event) -> None:
+        node.finished_at = event.time
+        self._running.discard(node.node_id)
+
+
+def _on_run_started(model: RunModel, event: events.RunStarted) -> LogLine:
+    model.run_id = event.run_id
+    model.description = event.description
+    model.started_at = event.time
+    model.max_workers = event.max_workers
+    model.root_ids = list(event.root_ids)
+    title = f"run {event.run_id} started"
+    if event.description:
+        title += f": {event.description}"
+    return model._line(event, title, "run")
+
+
+def _on_run_finished(model: RunModel, event: events.RunFinished) -> LogLine:
+    model.finished_at = event.time
+    model.error_count = event.error_count
+    model.cancelled = event.cancelled
+    model._running.clear()
+    outcome = "was stopped" if event.cancelled else "finished"
+    errors = ""
+    if event.error_count:
+        plural = "s" if event.error_count > 1 else ""
+        errors = f", {event.error_count} error{plural}"
+    return model._line(event, f"run {event.run_id} {outcome}{errors}", "run")
+
+
+def _on_paused(model: RunModel, event: events.Event) -> None:
+    model.paused = isinstance(event, events.RunPaused)
+
+
+def _on_max_workers(model: RunModel, event: events.MaxWorkersChanged) -> None:
+    model.max_workers = event.max_workers
+
+
+def _on_node_added(model: RunModel, event: events.NodeAdded) -> None:
+    assert event.node_id is not None
+    node = model.nodes.get(event.node_id)
+    if node is None:
+        node = NodeView(event.node_id, event.label, colour=model._added % NODE_COLOURS)
+        model._added += 1
+        model.nodes[event.node_id] = node
+        model.structure_version += 1
+    node.label = event.label
+    node.name = event.name
+    node.is_generator = event.is_generator
+    node.is_root = event.is_root
+    node.timeout = event.timeout
+    node.source = event.source
+    node.state = NodeState.WAITING
+    if event.is_root and event.node_id not in model.root_ids:
+        model.root_ids.append(event.node_id)
+
+
+def _on_node_removed(model: RunModel, event: events.NodeRemoved) -> None:
+    assert event.node_id is not None
+    node = model.nodes.pop(event.node_id, None)
+    if node is None:
+        return
+    model._running.discard(event.node_id)
+    for parent_id in node.parents:
+        parent = model.nodes.get(parent_id)
+        if parent is not None and event.node_id in parent.children:
+            parent.children.remove(event.node_id)
+    for child_id in node.children:
+        child = model.nodes.get(child_id)
+        if child is not None:
+            child.parents.pop(event.node_id, None)
+    if event.node_id in model.root_ids:
+        model.root_ids.remove(event.node_id)
+    model.structure_version += 1
+
+
+def _on_edge_added(model: RunModel, event: events.EdgeAdded) -> None:
+    assert event.node_id is not None
+    child = model.nodes.get(event.node_id)
+    parent = model.nodes.get(event.parent_id)
+    if child is None or parent is None:
+        return
+    child.parents[event.parent_id] = event.forward
+    if event.node_id not in parent.children:
+        parent.children.append(event.node_id)
+    model.structure_version += 1
+
+
+def _on_edge_removed(model: RunModel, event: events.EdgeRemoved) -> None:
+    assert event.node_id is not None
+    child = model.nodes.get(event.node_id)
+    parent = model.nodes.get(event.parent_id)
+    if child is not None:
+        child.parents.pop(event.parent_id, None)
+    if parent is not None and event.node_id in parent.children:
+        parent.children.remove(event.node_id)
+    model.structure_version += 1
+
+
+def _on_node_queued(model: RunModel, event: events.NodeQueued) -> None:
+    node = model._node(event)
+    if node is not None:
+        node.ready_at = event.time
+
+
+def _on_node_started(model: RunModel, event: events.NodeStarted) -> None:
+    node = model._node(event)
+    if node is None:
+        return
+    node.runs = event.attempt
+    node.kwargs = tuple(event.kwargs_reprs())
+    node.started_at = event.time
+    node.finished_at = None
+    node.duration = None
+    node.chunk_count = 0
+    node.error = None
+    node.error_text = None
+    node.end_reason = None
+    model._running.add(node.node_id)
+    model.max_running = max(model.max_running, len(model._running))
+
+
+def _on_chunk(model: RunModel, event: events.ChunkEmitted) -> LogLine | None:
+    node = model.nodes.get(event.node_id or "")
+    if node is not None:
+        node.chunk_count = event.index + 1
+    return model._line(event, format_chunk(event.value), "chunk")
+
+
+def _on_succeeded(model: RunModel, event: events.NodeSucceeded) -> LogLine | None:
+    node = model._node(event)
+    if node is None:
+        return None
+    model._end_run(node, event)
+    node.duration = event.duration
+    node.output_repr = event.output_repr
+    node.output_type = event.output_type
+    node.chunk_count = event.chunk_count
+    node.completions += 1
+    text = f"-> {escape_control(event.output_repr)}"
+    return model._line(event, text, "result")
+
+
+def _on_failed(model: RunModel, event: events.NodeFailed) -> LogLine | None:
+    node = model._node(event)
+    if node is None:
+        return None
+    model._end_run(node, event)
+    node.duration = event.duration
+    node.error = event.error
+    node.error_text = "".join(traceback.format_exception(event.error)).rstrip()
+    model.failed_ids.append(node.node_id)
+    summary = f"{type(event.error).__name__}: {event.error}"
+    return model._line(event, f"failed: {escape_control(summary)}", "error")
+
+
+def _on_timed_out(model: RunModel, event: events.NodeTimedOut) -> LogLine | None:
+    node = model._node(event)
+    if node is None:
+        return None
+    model._end_run(node, event)
+    node.duration = event.duration
+    node.end_reason = f"It ran longer than its timeout of {event.timeout:g} s."
+    model.failed_ids.append(node.node_id)
+    return model._line(event, f"timed out after {event.timeout:g} s", "error")
+
+
+def _on_cancelled(model: RunModel, event: events.NodeCancelled) -> LogLine | None:
+    node = model._node(event)
+    if node is None:
+        return None
+    model._end_run(node, event)
+    node.duration = event.duration
+    node.end_reason = escape_control(event.reason) if event.reason else None
+    return model._line(event, f"cancelled: {escape_control(event.reason)}", "error")
+
+
+def _on_skipped(model: RunModel, event: events.NodeSkipped) -> None:
+    node = model._node(event)
+    if node is not None:
+        node.finished_at = event.time
+        node.end_reason = escape_control(event.reason) if event.reason else None
+
+
+_HANDLERS: dict[type[events.Event], Any] = {
+    events.RunStarted: _on_run_started,
+    events.RunFinished: _on_run_finished,
+    events.RunPaused: _on_paused,
+    events.RunResumed: _on_paused,
+    events.MaxWorkersChanged: _on_max_workers,
+    events.NodeAdded: _on_node_added,
+    events.NodeRemoved: _on_node_removed,
+    events.EdgeAdded: _on_edge_added,
+    events.EdgeRemoved: _on_edge_removed,
+    events.NodeQueued: _on_node_queued,
+    events.NodeStarted: _on_node_started,
+    events.ChunkEmitted: _on_chunk,
+    events.NodeSucceeded: _on_succeeded,
+    events.NodeFailed: _on_failed,
+    events.NodeTimedOut: _on_timed_out,
+    events.NodeCancelled: _on_cancelled,
+    events.NodeSkipped: _on_skipped,
+}

@@ -1,0 +1,1 @@
+"""Modal and full screens of grafo-tui, one per module."""

@@ -1,0 +1,232 @@
+"""Form that describes a node to add under the selected node."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Select, Static
+
+from grafo_tui.builtin_nodes import BUILTINS
+
+AUTO = "AUTO"
+"""The forward field's value for `Node.AUTO`."""
+
+
+@dataclass(frozen=True, slots=True)
+class AddRequest:
+    """A valid add-node form: what to build and where to forward the parent's output.
+
+    Attributes:
+        node_id: The new node's uuid.
+        function: The coroutine or async generator function it runs.
+        kwargs: Its keyword arguments.
+        forward: `None`, `AUTO`, or the parameter that receives the parent's output.
+        timeout: Seconds for one run, or `None` for no limit.
+    """
+
+    node_id: str
+    function: Callable[..., Any]
+    kwargs: dict[str, Any]
+    forward: str | None
+    timeout: float | None
+
+
+def suggest_node_id(base: str, taken: Iterable[str]) -> str:
+    """Return `base-1`, `base-2`, ..., the first one not in `taken`."""
+    taken = set(taken)
+    number = 1
+    while f"{base}-{number}" in taken:
+        number += 1
+    return f"{base}-{number}"
+
+
+def function_choices(functions: dict[str, Callable]) -> dict[str, Callable]:
+    """Return the form's choices: the file's functions, then the built-ins."""
+    choices = dict(functions)
+    for name, function in BUILTINS.items():
+        choices[f"{name} (built-in)"] = function
+    return choices
+
+
+def parse_add_form(
+    *,
+    node_id: str,
+    taken_ids: Iterable[str],
+    function: Callable | None,
+    kwargs_text: str,
+    forward_text: str,
+    timeout_text: str,
+) -> tuple[AddRequest | None, dict[str, str]]:
+    """Validate the form's fields.
+
+    Returns:
+        The request and no errors when every field is valid, else `None` and
+        one message per invalid field, keyed by the field's name.
+    """
+    errors: dict[str, str] = {}
+    node_id = node_id.strip()
+    if not node_id:
+        errors["node-id"] = "The id is empty."
+    elif node_id in set(taken_ids):
+        errors["node-id"] = f"A node with id {node_id!r} already exists."
+    if function is None:
+        errors["function"] = "Choose a function to run."
+
+    kwargs = _parse_kwargs(kwargs_text, errors)
+    forward = _parse_forward(forward_text.strip(), function, kwargs, errors)
+    timeout = _parse_timeout(timeout_text.strip(), errors)
+    if errors:
+        return None, errors
+    assert function is not None and kwargs is not None
+    return AddRequest(node_id, function, kwargs, forward, timeout), errors
+
+
+def _parse_kwargs(text: str, errors: dict[str, str]) -> dict[str, Any] | None:
+    try:
+        value = ast.literal_eval(text.strip() or "{}")
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError) as error:
+        errors["kwargs"] = f"Not a Python literal: {error}."
+        return None
+    if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+        errors["kwargs"] = "Enter a dict with string keys, such as {'seconds': 0.5}."
+        return None
+    return value
+
+
+def _parse_forward(
+    text: str,
+    function: Callable | None,
+    kwargs: dict[str, Any] | None,
+    errors: dict[str, str],
+) -> str | None:
+    if not text or text.lower() == "none":
+        return None
+    if text == AUTO:
+        return AUTO
+    if not text.isidentifier():
+        errors["forward"] = f"{text!r} is not none, AUTO or a parameter name."
+        return None
+    if kwargs is not None and text in kwargs:
+        errors["forward"] = f"{text!r} is already set in kwargs."
+    elif function is not None and not _accepts(function, text):
+        errors["forward"] = f"The function has no parameter {text!r}."
+    return text
+
+
+def _accepts(function: Callable, name: str) -> bool:
+    try:
+        parameters = inspect.signature(function).parameters
+    except (TypeError, ValueError):
+        return True
+    if name in parameters:
+        return True
+    return any(p.kind is p.VAR_KEYWORD for p in parameters.values())
+
+
+def _parse_timeout(text: str, errors: dict[str, str]) -> float | None:
+    if not text or text.lower() == "none":
+        return None
+    try:
+        timeout = float(text)
+    except ValueError:
+        errors["timeout"] = f"{text!r} is not a number of seconds."
+        return None
+    if not timeout > 0:
+        errors["timeout"] = "The timeout must be more than 0 seconds."
+        return None
+    return timeout
+
+
+class AddNodeScreen(ModalScreen[AddRequest | None]):
+    """Ask for the new node's id, function, kwargs, forwarding and timeout."""
+
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel", id="add_node.cancel"),
+    ]
+
+    def __init__(
+        self,
+        *,
+        parent_label: str,
+        functions: dict[str, Callable],
+        taken_ids: Iterable[str],
+    ) -> None:
+        super().__init__()
+        self.parent_label = parent_label
+        self.choices = function_choices(functions)
+        self.taken_ids = set(taken_ids)
+
+    def compose(self) -> ComposeResult:
+        first = next(iter(self.choices))
+        options = [(name, name) for name in self.choices]
+        with Vertical(id="dialog", classes="form") as dialog:
+            dialog.border_title = "Add a node"
+            yield Static(Text(f"The new node runs after {self.parent_label}."))
+            with Horizontal(classes="row"):
+                yield Label("id")
+                yield Input(self._suggest(first), id="node-id")
+            with Horizontal(classes="row"):
+                yield Label("function")
+                yield Select(options, value=first, allow_blank=False, id="function")
+            with Horizontal(classes="row"):
+                yield Label("kwargs")
+                yield Input("{}", placeholder="a Python dict literal", id="kwargs")
+            with Horizontal(classes="row"):
+                yield Label("forward")
+                yield Input(placeholder="none, AUTO or a parameter name", id="forward")
+            with Horizontal(classes="row"):
+                yield Label("timeout (s)")
+                yield Input("60", placeholder="empty: no limit", id="timeout")
+            yield Static("", id="errors", classes="errors")
+            with Horizontal(classes="buttons"):
+                yield Button("Add", variant="primary", id="add")
+                yield Button("Cancel", id="cancel")
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        node_id = self.query_one("#node-id", Input)
+        if node_id.value.strip() in self._suggestions():
+            node_id.value = self._suggest(str(event.value))
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self._submit()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "add":
+            self._submit()
+        else:
+            self.dismiss(None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    def _submit(self) -> None:
+        choice = self.query_one("#function", Select).value
+        request, errors = parse_add_form(
+            node_id=self.query_one("#node-id", Input).value,
+            taken_ids=self.taken_ids,
+            function=self.choices.get(str(choice)),
+            kwargs_text=self.query_one("#kwargs", Input).value,
+            forward_text=self.query_one("#forward", Input).value,
+            timeout_text=self.query_one("#timeout", Input).value,
+        )
+        for field in ("node-id", "kwargs", "forward", "timeout"):
+            self.query_one(f"#{field}", Input).set_class(field in errors, "-invalid")
+        message = Text("\n".join(f"{k}: {v}" for k, v in errors.items()))
+        self.query_one("#errors", Static).update(message)
+        if request is not None:
+            self.dismiss(request)
+
+    def _suggest(self, choice: str) -> str:
+        return suggest_node_id(choice.split(" ")[0], self.taken_ids)
+
+    def _suggestions(self) -> set[str]:
+        return {self._suggest(choice) for choice in self.choices}

@@ -1,0 +1,35 @@
+"""Confirmation before quitting while a run is in progress."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Static
+
+
+class QuitScreen(ModalScreen[bool]):
+    """Ask whether to stop the run and quit; dismiss with `True` to quit."""
+
+    BINDINGS = [
+        Binding("escape", "stay", "Stay", id="quit.stay"),
+        Binding("y", "quit_now", "Quit", id="quit.confirm"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog") as dialog:
+            dialog.border_title = "Quit"
+            yield Static("A run is in progress. Stop it and quit?")
+            with Horizontal(classes="buttons"):
+                yield Button("Quit", "error", id="quit")
+                yield Button("Stay", id="stay")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "quit")
+
+    def action_stay(self) -> None:
+        self.dismiss(False)
+
+    def action_quit_now(self) -> None:
+        self.dismiss(True)

@@ -1,0 +1,1 @@
+"""Widgets of the grafo-tui screen, one per module."""

@@ -1,0 +1,119 @@
+"""Everything known about the node under the tree's cursor."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from rich.style import Style
+from rich.text import Text
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from grafo_tui.model import NodeView, RunModel, escape_control
+from grafo_tui.widgets.task_tree import STATE_MARKS, format_duration
+
+
+class NodeDetails(VerticalScroll):
+    """State, edges, arguments, output, timing and error of one node."""
+
+    COMPONENT_CLASSES = {"node-details--error"}
+
+    DEFAULT_CSS = """
+    NodeDetails { padding: 0 1; }
+    NodeDetails > Static { width: 1fr; }
+    NodeDetails > .node-details--error { color: $text-error; text-style: bold; }
+    """
+
+    def __init__(
+        self, *, clock: Callable[[], float] = time.monotonic, id: str | None = None
+    ) -> None:
+        super().__init__(id=id)
+        self.clock = clock
+        self._body = Static(Text("Select a node in the tree."))
+        self._shown = Text()
+
+    def compose(self):
+        yield self._body
+
+    def show(self, model: RunModel, node_id: str | None) -> None:
+        """Show the details of `node_id` in `model`, or a hint when it is `None`."""
+        node = model.nodes.get(node_id) if node_id is not None else None
+        if node_id is None:
+            text = Text("Select a node in the tree.")
+        elif node is None:
+            text = Text(f"Node {node_id} was removed.")
+        else:
+            text = self._describe(model, node)
+        if text != self._shown:
+            self._shown = text
+            self._body.update(text)
+
+    def _describe(self, model: RunModel, node: NodeView) -> Text:
+        text = Text()
+        text.append(node.label, "bold")
+        text.append(f"  {STATE_MARKS[node.state]} {node.state.value}\n")
+        _field(text, "id", node.node_id)
+        _field(text, "function", node.name + (" (async generator)" * node.is_generator))
+        if node.source:
+            _field(text, "defined at", node.source)
+
+        _field(text, "why", model.why_not_running(node.node_id))
+        if node.error is not None:
+            error = f"{type(node.error).__name__}: {node.error}"
+            style = self.get_component_rich_style("node-details--error", partial=True)
+            _field(text, "error", escape_control(error), style)
+
+        _field(text, "parents", _edges(model, node.parents) or "none")
+        children = [model.label(child_id) for child_id in node.children]
+        _field(text, "children", ", ".join(children) or "none")
+
+        if node.kwargs:
+            text.append("kwargs\n", "bold")
+            for name, value in node.kwargs:
+                text.append(f"  {name} = {value}\n")
+        if node.output_repr is not None:
+            kind = node.output_type
+            if node.is_generator:
+                kind = f"{kind} of every chunk: aggregated_output"
+            _field(text, "output", f"{node.output_repr}  ({kind})")
+        if node.is_generator or node.chunk_count:
+            _field(text, "chunks", str(node.chunk_count))
+
+        self._add_timing(text, model, node)
+        if node.end_reason:
+            _field(text, "reason", node.end_reason)
+        if node.error_text:
+            text.append("traceback\n", "bold")
+            text.append(node.error_text)
+        text.rstrip()
+        return text
+
+    def _add_timing(self, text: Text, model: RunModel, node: NodeView) -> None:
+        _field(text, "runs", str(node.runs))
+        if node.timeout is not None:
+            _field(text, "timeout", f"{node.timeout:g}s")
+        for name, moment in (
+            ("ready at", node.ready_at),
+            ("started at", node.started_at),
+            ("finished at", node.finished_at),
+        ):
+            if moment is not None and model.started_at is not None:
+                _field(text, name, f"+{moment - model.started_at:.3f}s")
+        duration = node.elapsed(self.clock())
+        if duration is not None:
+            _field(text, "duration", format_duration(duration))
+
+
+def _field(text: Text, name: str, value: str, style: Style | str = "") -> None:
+    text.append(f"{name:<12}", "bold")
+    text.append(value, style)
+    text.append("\n")
+
+
+def _edges(model: RunModel, parents: dict[str, str | None]) -> str:
+    parts = []
+    for parent_id, forward in parents.items():
+        label = model.label(parent_id)
+        parts.append(label if forward is None else f"{label} -> {forward}")
+    return ", ".join(parts)

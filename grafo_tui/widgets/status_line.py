@@ -1,0 +1,55 @@
+"""One line under the panels: run, elapsed time, counts per state."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from rich.text import Text
+from textual.widgets import Static
+
+from grafo_core.events import NodeState
+from grafo_tui.model import RunModel
+from grafo_tui.widgets.task_tree import STATE_MARKS, format_duration
+
+
+class StatusLine(Static):
+    """Run name, elapsed time, nodes per state, running now and max so far."""
+
+    DEFAULT_CSS = """
+    StatusLine { height: 1; background: $panel; color: $foreground; padding: 0 1; }
+    """
+
+    def __init__(
+        self, *, clock: Callable[[], float] = time.monotonic, id: str | None = None
+    ) -> None:
+        super().__init__(id=id)
+        self.clock = clock
+        self._shown = Text()
+
+    def show(self, model: RunModel, *, ended: bool = False) -> None:
+        """Show the state of `model`; `ended` means the pipeline has no more runs."""
+        text = self.describe(model, ended=ended)
+        if text != self._shown:
+            self._shown = text
+            self.update(text)
+
+    def describe(self, model: RunModel, *, ended: bool = False) -> Text:
+        """Return the status text for `model`."""
+        if not model.is_started:
+            return Text("Starting the pipeline..." if not ended else "No run.")
+        text = Text(no_wrap=True, overflow="ellipsis")
+        text.append(model.description or model.run_id, "bold")
+        text.append(f"  {format_duration(model.elapsed(self.clock()))}")
+        if model.is_finished:
+            text.append("  stopped" if model.cancelled else "  finished")
+        elif model.paused:
+            text.append("  paused", "reverse")
+        counts = model.counts()
+        for state in NodeState:
+            if counts[state]:
+                text.append(f"  {STATE_MARKS[state]} {counts[state]} {state.value}")
+        text.append(f"  | running {model.running_count}, max {model.max_running}")
+        if model.max_workers is not None:
+            text.append(f", limit {model.max_workers}")
+        return text

@@ -1,0 +1,277 @@
+"""The live task tree: one line per placement of a node under each parent."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from rich.style import Style
+from rich.text import Text
+from textual.widgets import Tree
+from textual.widgets.tree import TreeNode
+
+from grafo_core.events import NodeState
+from grafo_tui.model import NodeView, RunModel
+
+SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+"""Frames of the mark of a running node, ten per second."""
+
+STATE_MARKS: dict[NodeState, str] = {
+    NodeState.WAITING: "○",
+    NodeState.READY: "◎",
+    NodeState.RUNNING: SPINNER[0],
+    NodeState.SUCCEEDED: "✔",
+    NodeState.FAILED: "✘",
+    NodeState.TIMED_OUT: "◷",
+    NodeState.CANCELLED: "⊘",
+    NodeState.SKIPPED: "↷",
+}
+"""The mark in front of each node, so states read without colour."""
+
+CYCLE_MARK = "↻"
+
+
+def state_class(state: NodeState) -> str:
+    """Return the component class that colours a node in `state`."""
+    return "task-tree--" + state.value.replace("_", "-")
+
+
+def format_duration(seconds: float | None) -> str:
+    """Return a short duration such as "0.25s", "12.3s" or "4m05s"."""
+    if seconds is None:
+        return ""
+    if seconds < 10:
+        return f"{seconds:.2f}s"
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, rest = divmod(int(seconds), 60)
+    return f"{minutes}m{rest:02d}s"
+
+
+class TaskTree(Tree[NodeView]):
+    """The nodes of the current run, drawn from a `RunModel`.
+
+    A node with several parents has one `TreeNode` under each of them, all
+    sharing its `NodeView`; `placements` indexes them by node id. A node that
+    appears again among its own ancestors is drawn once more as a leaf with a
+    cycle mark, so cycles never recurse.
+    """
+
+    COMPONENT_CLASSES = {
+        "task-tree--waiting",
+        "task-tree--ready",
+        "task-tree--running",
+        "task-tree--succeeded",
+        "task-tree--failed",
+        "task-tree--timed-out",
+        "task-tree--cancelled",
+        "task-tree--skipped",
+        "task-tree--detail",
+    }
+
+    DEFAULT_CSS = """
+    TaskTree > .task-tree--waiting { color: $text-muted; }
+    TaskTree > .task-tree--ready { color: $text-secondary; }
+    TaskTree > .task-tree--running { color: $text-accent; text-style: bold; }
+    TaskTree > .task-tree--succeeded { color: $text-success; }
+    TaskTree > .task-tree--failed { color: $text-error; text-style: bold; }
+    TaskTree > .task-tree--timed-out { color: $text-error; }
+    TaskTree > .task-tree--cancelled { color: $text-warning; }
+    TaskTree > .task-tree--skipped { color: $text-muted; }
+    TaskTree > .task-tree--detail { color: $text-muted; }
+    """
+
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        id: str | None = None,
+    ) -> None:
+        super().__init__("run", id=id)
+        self.show_root = False
+        self.clock = clock
+        self.model = RunModel()
+        self.hide_finished = False
+        self.placements: dict[str, list[TreeNode[NodeView]]] = {}
+        self._cycle_leaves: set[int] = set()
+        self._synced_version = -1
+        self._reselect_id: str | None = None
+
+    @property
+    def selected_id(self) -> str | None:
+        """Id of the node under the cursor, or `None`."""
+        node = self.cursor_node
+        if node is None or node.data is None:
+            return None
+        return node.data.node_id
+
+    def show_model(self, model: RunModel) -> None:
+        """Show another run's model, dropping the previous tree.
+
+        The cursor returns to the same node id once the new run adds it.
+        """
+        self._reselect_id = self.selected_id or self._reselect_id
+        self.model = model
+        self.clear()
+        self.placements.clear()
+        self._cycle_leaves.clear()
+        self._synced_version = -1
+        self.update()
+
+    def update(self, *, force_layout: bool = False) -> None:
+        """Bring the tree in line with the model, then repaint once."""
+        if (
+            force_layout
+            or self.hide_finished
+            or self._synced_version != self.model.structure_version
+        ):
+            self._sync_layout()
+            self._synced_version = self.model.structure_version
+            self._restore_cursor()
+        # Labels are drawn from the shared NodeView data, so bumping the tree's
+        # update counter is enough to invalidate every cached line at once.
+        # NOTE: `_updates` is private to Textual's Tree (checked on 8.2.8).
+        self._updates += 1
+        self.refresh()
+
+    def _restore_cursor(self) -> None:
+        if self._reselect_id is not None and self._reselect_id in self.placements:
+            self.move_cursor(self.placements[self._reselect_id][0])
+            self._reselect_id = None
+        elif self.cursor_node is None and self.root.children:
+            self.move_cursor(self.root.children[0])
+
+    def move_to(self, node_id: str) -> bool:
+        """Move the cursor to the first placement of `node_id`; return whether found."""
+        placements = self.placements.get(node_id)
+        if not placements:
+            return False
+        target = placements[0]
+        ancestor = target.parent
+        while ancestor is not None:
+            ancestor.expand()
+            ancestor = ancestor.parent
+        self.call_after_refresh(self.move_cursor, target)
+        return True
+
+    def render_label(
+        self, node: TreeNode[NodeView], base_style: Style, style: Style
+    ) -> Text:
+        if node.data is None:
+            return Text(str(node.label))
+        if node.allow_expand and node.children:
+            icon = self.ICON_NODE_EXPANDED if node.is_expanded else self.ICON_NODE
+        else:
+            icon = "  "
+        label = self.node_text(node)
+        label.stylize(style)
+        return Text.assemble((icon, base_style), label)
+
+    def node_text(self, node: TreeNode[NodeView]) -> Text:
+        """Return a placement's line without the expand icon: mark, label, details."""
+        view = node.data
+        assert view is not None
+        mark_style = self.get_component_rich_style(
+            state_class(view.state), partial=True
+        )
+        detail_style = self.get_component_rich_style("task-tree--detail", partial=True)
+        text = Text(no_wrap=True, end="")
+        text.append(self._mark(view), style=mark_style)
+        text.append(" ")
+        text.append(view.label, style=mark_style if view.state.is_finished else "")
+        if node.id in self._cycle_leaves:
+            text.append(f" {CYCLE_MARK} cycle", style=detail_style)
+        else:
+            text.append(self._details(view), style=detail_style)
+        return text
+
+    def get_label_width(self, node: TreeNode[NodeView]) -> int:
+        view = node.data
+        if view is None:
+            return len(str(node.label))
+        return len(view.label) + 24
+
+    def _mark(self, view: NodeView) -> str:
+        if view.state is NodeState.RUNNING:
+            return SPINNER[int(self.clock() * 10) % len(SPINNER)]
+        return STATE_MARKS[view.state]
+
+    def _details(self, view: NodeView) -> str:
+        parts = []
+        duration = format_duration(view.elapsed(self.clock()))
+        if duration:
+            parts.append(duration)
+        if view.chunk_count or view.is_generator:
+            parts.append(f"{view.chunk_count} chunks")
+        if view.runs > 1:
+            parts.append(f"run {view.runs}")
+        return "  " + " · ".join(parts) if parts else ""
+
+    def _sync_layout(self) -> None:
+        model = self.model
+        hidden = self._hidden_ids() if self.hide_finished else set()
+        stack: list[tuple[TreeNode[NodeView], list[str], frozenset[str]]] = [
+            (self.root, model.top_level_ids(), frozenset())
+        ]
+        while stack:
+            parent, child_ids, path = stack.pop()
+            shown = [i for i in child_ids if i in model.nodes and i not in hidden]
+            shown_set = set(shown)
+            existing: dict[str, TreeNode[NodeView]] = {}
+            for child in list(parent.children):
+                view = child.data
+                if (
+                    view is None
+                    or view.node_id not in shown_set
+                    or view.node_id in existing
+                    or model.nodes[view.node_id] is not view
+                ):
+                    self._remove_placement(child)
+                else:
+                    existing[view.node_id] = child
+            for node_id in shown:
+                child = existing.get(node_id)
+                if child is None:
+                    child = parent.add(Text(), model.nodes[node_id], expand=True)
+                    self.placements.setdefault(node_id, []).append(child)
+                if node_id in path:
+                    self._mark_cycle(child)
+                    continue
+                self._cycle_leaves.discard(child.id)
+                child.allow_expand = True
+                children = model.nodes[node_id].children
+                stack.append((child, children, path | {node_id}))
+
+    def _mark_cycle(self, child: TreeNode[NodeView]) -> None:
+        self._cycle_leaves.add(child.id)
+        for grandchild in list(child.children):
+            self._remove_placement(grandchild)
+        child.allow_expand = False
+
+    def _remove_placement(self, tree_node: TreeNode[NodeView]) -> None:
+        pending = [tree_node]
+        while pending:
+            current = pending.pop()
+            pending.extend(current.children)
+            self._cycle_leaves.discard(current.id)
+            if current.data is None:
+                continue
+            placements = self.placements.get(current.data.node_id, [])
+            if current in placements:
+                placements.remove(current)
+            if not placements:
+                self.placements.pop(current.data.node_id, None)
+        tree_node.remove()
+
+    def _hidden_ids(self) -> set[str]:
+        """Return finished nodes with no unfinished node below them."""
+        nodes = self.model.nodes
+        keep: set[str] = set()
+        pending = [i for i, view in nodes.items() if not view.state.is_finished]
+        while pending:
+            node_id = pending.pop()
+            if node_id in keep or node_id not in nodes:
+                continue
+            keep.add(node_id)
+            pending.extend(nodes[node_id].parents)
+        return set(nodes) - keep

@@ -1,0 +1,270 @@
+"""Pilot tests of the grafo-tui screen on small pipeline files and the real runner."""
+
+from __future__ import annotations
+
+import pathlib
+
+from textual.widgets import Input, Select
+
+from grafo_core.events import NodeState
+from grafo_tui.app import GrafoApp
+from grafo_tui.loader import LoadSpec
+from grafo_tui.runner import PipelineRunner
+from grafo_tui.screens.add_node_screen import AddNodeScreen
+from grafo_tui.screens.quit_screen import QuitScreen
+from grafo_tui.screens.remove_node_screen import RemoveNodeScreen
+from grafo_tui.widgets.task_tree import SPINNER, STATE_MARKS
+
+PIPELINES = pathlib.Path(__file__).parent / "pipelines"
+SIZE = (120, 40)
+
+
+def make_app(file_name: str) -> GrafoApp:
+    return GrafoApp(PipelineRunner(LoadSpec(PIPELINES / file_name, None)))
+
+
+async def wait_until(pilot, condition, what: str, attempts: int = 250) -> None:
+    """Let the app run until `condition()` holds, in steps of 0.02 s."""
+    for _ in range(attempts):
+        if condition():
+            return
+        await pilot.pause(0.02)
+    raise AssertionError(f"timed out waiting until {what}")
+
+
+def shown(app: GrafoApp, node_id: str, placement: int = 0) -> str:
+    """Return the tree line of a node as drawn, without the expand icon."""
+    tree_node = app.task_tree.placements[node_id][placement]
+    return app.task_tree.node_text(tree_node).plain
+
+
+def state(app: GrafoApp, node_id: str) -> NodeState | None:
+    node = app.model.nodes.get(node_id)
+    return node.state if node else None
+
+
+async def open_gated(pilot) -> dict:
+    """Wait for the gated pipeline to start; return its gates by node id."""
+    app = pilot.app
+    await wait_until(pilot, lambda: "fetch" in app.runner.functions, "loaded")
+    await wait_until(pilot, lambda: "join" in app.task_tree.placements, "tree drawn")
+    return app.runner.functions["fetch"].__globals__["GATES"]
+
+
+async def select(pilot, node_id: str) -> None:
+    await pilot.press("slash")
+    await pilot.press(*node_id, "enter")
+    await wait_until(pilot, lambda: pilot.app.selected_id == node_id, "selected")
+
+
+async def test_tree_shows_states_as_run_progresses():
+    app = make_app("app_gated.py")
+    async with app.run_test(size=SIZE) as pilot:
+        gates = await open_gated(pilot)
+        await wait_until(pilot, lambda: state(app, "fetch") is NodeState.RUNNING, "")
+        assert shown(app, "fetch")[0] in SPINNER
+        assert shown(app, "double").startswith(STATE_MARKS[NodeState.WAITING])
+
+        gates["fetch"].set()
+        await wait_until(pilot, lambda: state(app, "double") is NodeState.RUNNING, "")
+        assert shown(app, "fetch").startswith(STATE_MARKS[NodeState.SUCCEEDED])
+        assert shown(app, "double")[0] in SPINNER
+        assert shown(app, "join").startswith(STATE_MARKS[NodeState.WAITING])
+
+        for gate in gates.values():
+            gate.set()
+        await wait_until(pilot, lambda: app.model.is_finished, "run finished")
+        for node_id in ("fetch", "double", "tokens", "join"):
+            assert shown(app, node_id).startswith(STATE_MARKS[NodeState.SUCCEEDED])
+
+
+async def test_node_with_two_parents_shown_under_each():
+    app = make_app("app_gated.py")
+    async with app.run_test(size=SIZE) as pilot:
+        await open_gated(pilot)
+        placements = app.task_tree.placements["join"]
+        parents = sorted(p.parent.data.node_id for p in placements)
+        assert parents == ["double", "tokens"]
+        assert placements[0].data is placements[1].data
+
+
+async def test_chunks_appear_in_order():
+    app = make_app("app_gated.py")
+    async with app.run_test(size=SIZE) as pilot:
+        gates = await open_gated(pilot)
+        for gate in gates.values():
+            gate.set()
+        await wait_until(pilot, lambda: app.model.is_finished, "run finished")
+        chunks = [line.text for line in app.chunk_log.lines if line.kind == "chunk"]
+        assert chunks == ["token-0", "token-1", "token-2", "last [bold]token[/]"]
+        assert "4 chunks" in shown(app, "tokens")
+
+
+async def add_node(pilot, parent_id: str, node_id: str, kwargs: str) -> None:
+    await select(pilot, parent_id)
+    await pilot.press("a")
+    screen = pilot.app.screen
+    assert isinstance(screen, AddNodeScreen)
+    screen.query_one("#node-id", Input).value = node_id
+    screen.query_one("#function", Select).value = "sleep (built-in)"
+    screen.query_one("#kwargs", Input).value = kwargs
+    await pilot.click("#add")
+    await wait_until(pilot, lambda: node_id in pilot.app.model.nodes, "node added")
+
+
+async def test_add_under_finished_parent_runs():
+    app = make_app("app_gated.py")
+    async with app.run_test(size=SIZE) as pilot:
+        gates = await open_gated(pilot)
+        gates["fetch"].set()
+        await wait_until(pilot, lambda: state(app, "fetch").is_finished, "fetch")
+        await add_node(pilot, "fetch", "extra", "{'seconds': 0}")
+        await wait_until(pilot, lambda: state(app, "extra").is_finished, "extra")
+        assert state(app, "extra") is NodeState.SUCCEEDED
+        assert app.model.nodes["extra"].parents == {"fetch": None}
+        assert "extra" in app.task_tree.placements
+        for gate in gates.values():
+            gate.set()
+
+
+async def test_add_under_waiting_node_waits():
+    app = make_app("app_gated.py")
+    async with app.run_test(size=SIZE) as pilot:
+        gates = await open_gated(pilot)
+        await add_node(pilot, "join", "later", "{'seconds': 0}")
+        assert state(app, "later") is NodeState.WAITING
+        assert "join (waiting)" in app.model.why_not_running("later")
+        for gate in gates.values():
+            gate.set()
+        await wait_until(pilot, lambda: app.model.is_finished, "run finished")
+        assert state(app, "later") is NodeState.SUCCEEDED
+
+
+async def test_add_form_rejects_invalid_kwargs():
+    app = make_app("app_gated.py")
+    async with app.run_test(size=SIZE) as pilot:
+        gates = await open_gated(pilot)
+        await select(pilot, "fetch")
+        await pilot.press("a")
+        screen = app.screen
+        screen.query_one("#kwargs", Input).value = "{'a': __import__('os')}"
+        await pilot.click("#add")
+        assert app.screen is screen
+        errors = str(screen.query_one("#errors").render())
+        assert "kwargs" in errors
+        await pilot.press("escape")
+        assert app.screen is not screen
+        for gate in gates.values():
+            gate.set()
+
+
+async def remove(pilot, node_id: str, button: str) -> None:
+    await select(pilot, node_id)
+    await pilot.press("d")
+    assert isinstance(pilot.app.screen, RemoveNodeScreen)
+    await pilot.click(f"#{button}")
+    await wait_until(pilot, lambda: node_id not in pilot.app.model.nodes, "removed")
+
+
+async def test_remove_waiting_node():
+    app = make_app("app_gated.py")
+    async with app.run_test(size=SIZE) as pilot:
+        gates = await open_gated(pilot)
+        await remove(pilot, "join", "cascade")
+        await pilot.pause(0.05)
+        assert "join" not in app.task_tree.placements
+        for gate in gates.values():
+            gate.set()
+        await wait_until(pilot, lambda: app.model.is_finished, "run finished")
+        assert "join" not in app.model.nodes
+
+
+async def test_remove_running_node_cancels_it():
+    app = make_app("app_gated.py")
+    async with app.run_test(size=SIZE) as pilot:
+        gates = await open_gated(pilot)
+        gates["fetch"].set()
+        await wait_until(pilot, lambda: state(app, "double") is NodeState.RUNNING, "")
+        await remove(pilot, "double", "cascade")
+        await pilot.pause(0.05)
+        assert "double" not in app.task_tree.placements
+        assert app.model.nodes["join"].parents == {"tokens": None}
+        for gate in gates.values():
+            gate.set()
+        await wait_until(pilot, lambda: app.model.is_finished, "run finished")
+        assert state(app, "join") is NodeState.SUCCEEDED
+
+
+async def test_pause_step_resume():
+    app = make_app("app_gated.py")
+    async with app.run_test(size=SIZE) as pilot:
+        gates = await open_gated(pilot)
+        await pilot.press("p")
+        await wait_until(pilot, lambda: app.model.paused, "paused")
+        gates["fetch"].set()
+        gates["double"].set()
+        await wait_until(pilot, lambda: state(app, "double") is NodeState.READY, "")
+        assert state(app, "tokens") is NodeState.READY
+        assert shown(app, "double").startswith(STATE_MARKS[NodeState.READY])
+        assert "paused" in app.model.why_not_running("double")
+
+        await pilot.press("s")
+        await wait_until(pilot, lambda: app.model.max_running == 1, "one step")
+        ready = [i for i in ("double", "tokens") if state(app, i) is NodeState.READY]
+        assert len(ready) == 1
+
+        await pilot.press("p")
+        await wait_until(pilot, lambda: not app.model.paused, "resumed")
+        gates["tokens"].set()
+        gates["join"].set()
+        await wait_until(pilot, lambda: app.model.is_finished, "run finished")
+        assert state(app, "join") is NodeState.SUCCEEDED
+
+
+async def test_filter_log_to_selected_node():
+    app = make_app("app_gated.py")
+    async with app.run_test(size=SIZE) as pilot:
+        gates = await open_gated(pilot)
+        for gate in gates.values():
+            gate.set()
+        await wait_until(pilot, lambda: app.model.is_finished, "run finished")
+        await select(pilot, "tokens")
+        await pilot.press("f")
+        node_ids = {line.node_id for line in app.chunk_log.visible_lines}
+        assert node_ids == {"tokens"}
+        await pilot.press("f")
+        assert len(app.chunk_log.visible_lines) == len(app.chunk_log.lines)
+
+
+async def test_failed_node_details():
+    app = make_app("app_failing.py")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.model.is_finished, "run finished")
+        await select(pilot, "broken")
+        details = str(app.details.query_one("Static").render())
+        assert "ValueError: row 2 has no 'id' column" in details
+        assert "Traceback" in details
+        assert shown(app, "broken").startswith(STATE_MARKS[NodeState.FAILED])
+
+
+async def test_quit_asks_while_running():
+    app = make_app("app_gated.py")
+    async with app.run_test(size=SIZE) as pilot:
+        gates = await open_gated(pilot)
+        await pilot.press("q")
+        assert isinstance(app.screen, QuitScreen)
+        await pilot.press("escape")
+        assert not isinstance(app.screen, QuitScreen)
+        assert app.is_running
+        await pilot.press("q", "y")
+        await wait_until(pilot, lambda: not app.is_running, "app exited")
+        for gate in gates.values():
+            gate.set()
+    assert app.runner.finished
+
+
+async def test_load_error_exits_with_code_2():
+    app = make_app("app_script_error.py")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: not app.is_running, "app exited")
+    assert app.return_code == 2

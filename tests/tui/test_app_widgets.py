@@ -1,0 +1,263 @@
+"""Tests of the screen's widgets and forms, each on its own small app."""
+
+from __future__ import annotations
+
+from textual.app import App, ComposeResult
+
+from grafo_core import events
+from grafo_core.events import NodeState
+from grafo_tui.builtin_nodes import BUILTINS, fail, sleep
+from grafo_tui.model import LogLine, RunModel
+from grafo_tui.screens.add_node_screen import AUTO, parse_add_form, suggest_node_id
+from grafo_tui.screens.remove_node_screen import describe_removal
+from grafo_tui.widgets.chunk_log import ChunkLog
+from grafo_tui.widgets.task_tree import CYCLE_MARK, STATE_MARKS, TaskTree
+
+RUN = "run"
+
+
+class WidgetApp(App[None]):
+    def __init__(self, widget) -> None:
+        super().__init__()
+        self.widget = widget
+
+    def compose(self) -> ComposeResult:
+        yield self.widget
+
+
+def lines(count: int, start: int = 0) -> list[LogLine]:
+    return [
+        LogLine(float(i), f"n{i % 2}", f"n{i % 2}", f"line {i}", "chunk")
+        for i in range(start, start + count)
+    ]
+
+
+def model_of(*edges, roots=("a",)) -> RunModel:
+    model = RunModel()
+    model.apply(events.RunStarted(RUN, None, 0.0, "", tuple(roots), None))
+    ids = list(dict.fromkeys([*roots, *(i for pair in edges for i in pair)]))
+    for node_id in ids:
+        root = node_id in roots
+        added = events.NodeAdded(
+            RUN, node_id, 0.0, node_id, "f", False, root, None, "", ""
+        )
+        model.apply(added)
+    for parent_id, child_id in edges:
+        model.apply(events.EdgeAdded(RUN, child_id, 0.0, parent_id, None))
+    return model
+
+
+def finish(model: RunModel, node_id: str) -> None:
+    model.apply(events.NodeStarted(RUN, node_id, 0.0, 1, {}))
+    model.apply(events.NodeSucceeded(RUN, node_id, 1.0, 1.0, None, 0))
+
+
+async def test_chunk_log_keeps_newest_lines():
+    log = ChunkLog(max_lines=100)
+    async with WidgetApp(log).run_test(size=(60, 10)) as pilot:
+        log.write_lines(lines(250))
+        await pilot.pause()
+        assert len(log.lines) == 100
+        assert log.lines[0].text == "line 150"
+        assert log.dropped == 150
+
+
+async def test_chunk_log_follows_tail():
+    log = ChunkLog()
+    async with WidgetApp(log).run_test(size=(60, 10)) as pilot:
+        for batch in range(4):
+            log.write_lines(lines(10, start=batch * 10))
+            await pilot.pause()
+        assert log.scroll_y == log.max_scroll_y
+        assert log.max_scroll_y > 0
+
+
+async def test_chunk_log_stays_when_scrolled_up():
+    log = ChunkLog()
+    async with WidgetApp(log).run_test(size=(60, 10)) as pilot:
+        log.write_lines(lines(40))
+        await pilot.pause()
+        log.scroll_to(y=3, animate=False, immediate=True)
+        log.write_lines(lines(10, start=40))
+        await pilot.pause()
+        assert log.scroll_y == 3
+
+
+async def test_chunk_log_filter_by_node():
+    log = ChunkLog()
+    async with WidgetApp(log).run_test(size=(60, 10)) as pilot:
+        log.write_lines(lines(10))
+        log.set_filter("n1")
+        log.write_lines(lines(4, start=10))
+        await pilot.pause()
+        assert {line.node_id for line in log.visible_lines} == {"n1"}
+        assert len(log.visible_lines) == 7
+
+
+async def test_chunk_log_shows_markup_literally():
+    log = ChunkLog()
+    async with WidgetApp(log).run_test(size=(60, 10)) as pilot:
+        log.write_lines([LogLine(0.0, "n", "n", "[bold]x[/] [/oops]", "chunk")])
+        await pilot.pause()
+        assert "[bold]x[/] [/oops]" in log.render_line(0).text
+
+
+async def test_tree_places_shared_child_under_each_parent():
+    tree = TaskTree()
+    async with WidgetApp(tree).run_test() as pilot:
+        tree.show_model(model_of(("a", "b"), ("a", "c"), ("b", "d"), ("c", "d")))
+        await pilot.pause()
+        assert len(tree.placements["d"]) == 2
+        data = {id(placement.data) for placement in tree.placements["d"]}
+        assert len(data) == 1
+
+
+async def test_tree_cycle_drawn_as_leaf():
+    tree = TaskTree()
+    async with WidgetApp(tree).run_test() as pilot:
+        tree.show_model(model_of(("a", "b"), ("b", "a")))
+        await pilot.pause()
+        assert len(tree.placements["a"]) == 2
+        leaf = tree.placements["a"][1]
+        assert CYCLE_MARK in tree.node_text(leaf).plain
+        assert not leaf.children
+
+
+async def test_tree_removes_and_adds_nodes():
+    tree = TaskTree()
+    model = model_of(("a", "b"), ("b", "c"))
+    async with WidgetApp(tree).run_test() as pilot:
+        tree.show_model(model)
+        model.apply(events.EdgeRemoved(RUN, "c", 1.0, "b"))
+        model.apply(events.NodeRemoved(RUN, "c", 1.0))
+        model.apply(
+            events.NodeAdded(RUN, "e", 1.0, "e", "f", False, False, None, "", "")
+        )
+        model.apply(events.EdgeAdded(RUN, "e", 1.0, "a", None))
+        tree.update()
+        await pilot.pause()
+        assert "c" not in tree.placements
+        assert tree.placements["e"][0].parent is tree.placements["a"][0]
+
+
+async def test_tree_keeps_cursor_on_node_when_lines_added():
+    tree = TaskTree()
+    model = model_of(("a", "b"), ("a", "c"))
+    async with WidgetApp(tree).run_test() as pilot:
+        tree.show_model(model)
+        tree.move_to("c")
+        await pilot.pause()
+        model.apply(
+            events.NodeAdded(RUN, "x", 1.0, "x", "f", False, False, None, "", "")
+        )
+        model.apply(events.EdgeAdded(RUN, "x", 1.0, "b", None))
+        tree.update()
+        await pilot.pause()
+        assert tree.selected_id == "c"
+
+
+async def test_tree_hides_finished_subtrees():
+    tree = TaskTree()
+    model = model_of(("a", "b"), ("a", "c"))
+    async with WidgetApp(tree).run_test() as pilot:
+        tree.show_model(model)
+        finish(model, "a")
+        finish(model, "b")
+        tree.hide_finished = True
+        tree.update()
+        await pilot.pause()
+        assert "b" not in tree.placements
+        assert "a" in tree.placements
+        assert tree.node_text(tree.placements["a"][0]).plain.startswith(
+            STATE_MARKS[NodeState.SUCCEEDED]
+        )
+
+
+def form(**changes):
+    fields = dict(
+        node_id="new",
+        taken_ids={"a"},
+        function=sleep,
+        kwargs_text="{'seconds': 0.5}",
+        forward_text="",
+        timeout_text="60",
+    )
+    fields.update(changes)
+    return parse_add_form(**fields)
+
+
+def test_form_valid_entries():
+    request, errors = form()
+    assert errors == {}
+    assert request.kwargs == {"seconds": 0.5}
+    assert request.timeout == 60.0
+    assert request.forward is None
+
+
+def test_form_rejects_taken_id():
+    request, errors = form(node_id="a")
+    assert request is None
+    assert "node-id" in errors
+
+
+def test_form_rejects_non_literal_kwargs():
+    request, errors = form(kwargs_text="{'x': print('hi')}")
+    assert request is None
+    assert "kwargs" in errors
+
+
+def test_form_rejects_list_kwargs():
+    _, errors = form(kwargs_text="[1, 2]")
+    assert "kwargs" in errors
+
+
+def test_form_rejects_unknown_forward_parameter():
+    _, errors = form(forward_text="missing", kwargs_text="{}")
+    assert "forward" in errors
+
+
+def test_form_rejects_forward_already_in_kwargs():
+    _, errors = form(forward_text="seconds")
+    assert "forward" in errors
+
+
+def test_form_accepts_auto_and_no_timeout():
+    request, _ = form(forward_text="AUTO", kwargs_text="{}", timeout_text="")
+    assert request.forward == AUTO
+    assert request.timeout is None
+
+
+def test_form_rejects_negative_timeout():
+    _, errors = form(timeout_text="-1")
+    assert "timeout" in errors
+
+
+def test_suggested_id_is_free():
+    assert suggest_node_id("sleep", {"sleep-1", "sleep-2"}) == "sleep-3"
+
+
+def test_removal_description_counts_orphans():
+    model = model_of(("a", "b"), ("b", "c"), ("a", "d"), ("d", "e"), ("b", "e"))
+    model.apply(events.NodeStarted(RUN, "b", 0.0, 1, {}))
+    text = describe_removal(model, "b")
+    assert "cancelled first" in text
+    assert "1 descendant has no other parent" in text
+    assert "c" in text
+
+
+def test_builtins_listed():
+    assert set(BUILTINS) == {"sleep", "stream", "fail"}
+
+
+async def test_builtin_fail_raises_message():
+    try:
+        await fail("bad row")
+    except RuntimeError as error:
+        assert str(error) == "bad row"
+    else:
+        raise AssertionError("fail() returned")
+
+
+async def test_builtin_stream_yields_count():
+    values = [value async for value in BUILTINS["stream"](count=3, interval=0)]
+    assert values == [0, 1, 2]

@@ -1,0 +1,229 @@
+"""Tests of the display model folded from engine events."""
+
+from __future__ import annotations
+
+from grafo_core import events
+from grafo_core.events import NodeState
+from grafo_tui.model import RunModel, escape_control, format_chunk
+
+RUN = "run-1"
+
+
+def started(roots=("a",), max_workers=None, time=100.0):
+    return events.RunStarted(RUN, None, time, "demo run", tuple(roots), max_workers)
+
+
+def added(node_id, *, root=False, generator=False, time=100.0):
+    return events.NodeAdded(
+        RUN, node_id, time, node_id, f"f_{node_id}", generator, root, 60.0, "m", ""
+    )
+
+
+def edge(parent_id, child_id, forward=None):
+    return events.EdgeAdded(RUN, child_id, 100.0, parent_id, forward)
+
+
+def build(*edges, roots=("a",)):
+    """Return a model of a graph given as (parent, child) pairs."""
+    model = RunModel()
+    model.apply(started(roots))
+    ids = list(dict.fromkeys([*roots, *(i for pair in edges for i in pair)]))
+    for node_id in ids:
+        model.apply(added(node_id, root=node_id in roots))
+    for parent_id, child_id in edges:
+        model.apply(edge(parent_id, child_id))
+    return model
+
+
+def succeed(model, node_id, time=101.0, output=1):
+    model.apply(events.NodeQueued(RUN, node_id, time - 0.5))
+    model.apply(events.NodeStarted(RUN, node_id, time - 0.4, 1, {"x": 1}))
+    return model.apply(events.NodeSucceeded(RUN, node_id, time, 0.4, output, 0))
+
+
+def test_added_nodes_wait():
+    model = build(("a", "b"))
+    assert model.nodes["b"].state is NodeState.WAITING
+    assert model.nodes["b"].parents == {"a": None}
+    assert model.nodes["a"].children == ["b"]
+
+
+def test_state_follows_events():
+    model = build(("a", "b"))
+    model.apply(events.NodeQueued(RUN, "a", 100.1))
+    assert model.nodes["a"].state is NodeState.READY
+    model.apply(events.NodeStarted(RUN, "a", 100.2, 1, {"x": 1}))
+    assert model.nodes["a"].state is NodeState.RUNNING
+    assert model.running_count == 1
+    model.apply(events.NodeSucceeded(RUN, "a", 100.7, 0.5, 42, 0))
+    node = model.nodes["a"]
+    assert node.state is NodeState.SUCCEEDED
+    assert node.output_repr == "42"
+    assert node.duration == 0.5
+    assert node.kwargs == (("x", "1"),)
+    assert node.ready_at == 100.1
+    assert node.started_at == 100.2
+    assert node.finished_at == 100.7
+    assert model.running_count == 0
+
+
+def test_success_produces_result_line():
+    model = build()
+    line = succeed(model, "a", time=102.0, output="done")
+    assert line.kind == "result"
+    assert line.text == "-> 'done'"
+    assert line.time == 2.0
+    assert line.label == "a"
+
+
+def test_chunks_counted_and_logged():
+    model = build(roots=("g",))
+    model.apply(events.NodeStarted(RUN, "g", 100.0, 1, {}))
+    lines = [
+        model.apply(events.ChunkEmitted(RUN, "g", 100.1 + i, i, f"t{i}"))
+        for i in range(3)
+    ]
+    assert [line.text for line in lines] == ["t0", "t1", "t2"]
+    assert model.nodes["g"].chunk_count == 3
+
+
+def test_chunk_text_escapes_control_characters():
+    assert format_chunk("a\nb\x1b[31m") == "a\\nb\\x1b[31m"
+
+
+def test_chunk_of_other_type_uses_repr():
+    assert format_chunk({"k": 1}) == "{'k': 1}"
+
+
+def test_escape_keeps_printable_text():
+    assert escape_control("[bold]x[/]") == "[bold]x[/]"
+
+
+def test_failure_keeps_traceback():
+    model = build()
+    try:
+        raise ValueError("broken input")
+    except ValueError as error:
+        failure = error
+    model.apply(events.NodeStarted(RUN, "a", 100.0, 1, {}))
+    line = model.apply(events.NodeFailed(RUN, "a", 100.5, 0.5, failure))
+    node = model.nodes["a"]
+    assert node.state is NodeState.FAILED
+    assert "ValueError: broken input" in node.error_text
+    assert "Traceback" in node.error_text
+    assert line.kind == "error"
+    assert model.failed_ids == ["a"]
+
+
+def test_max_running_kept():
+    model = build(roots=("a", "b"))
+    model.apply(events.NodeStarted(RUN, "a", 100.0, 1, {}))
+    model.apply(events.NodeStarted(RUN, "b", 100.0, 1, {}))
+    model.apply(events.NodeSucceeded(RUN, "a", 100.5, 0.5, 1, 0))
+    assert model.running_count == 1
+    assert model.max_running == 2
+
+
+def test_removed_node_leaves_graph():
+    model = build(("a", "b"), ("b", "c"))
+    version = model.structure_version
+    model.apply(events.EdgeRemoved(RUN, "b", 101.0, "a"))
+    model.apply(events.EdgeRemoved(RUN, "c", 101.0, "b"))
+    model.apply(events.NodeRemoved(RUN, "b", 101.0))
+    assert "b" not in model.nodes
+    assert model.nodes["a"].children == []
+    assert model.nodes["c"].parents == {}
+    assert model.structure_version > version
+
+
+def test_top_level_lists_roots_then_orphans():
+    model = build(("a", "b"))
+    model.apply(events.EdgeRemoved(RUN, "b", 101.0, "a"))
+    assert model.top_level_ids() == ["a", "b"]
+
+
+def test_orphans_of_removal_skip_shared_children():
+    # a -> b -> c, a -> d -> c, b -> e: removing b orphans only e.
+    model = build(("a", "b"), ("b", "c"), ("a", "d"), ("d", "c"), ("b", "e"))
+    assert model.orphaned_by_removal("b") == ["e"]
+
+
+def test_orphans_of_removal_follow_chains():
+    model = build(("a", "b"), ("b", "c"), ("c", "d"))
+    assert model.orphaned_by_removal("b") == ["c", "d"]
+
+
+def test_orphans_of_removal_end_on_cycles():
+    model = build(("a", "b"), ("b", "c"), ("c", "b"))
+    assert model.orphaned_by_removal("b") == ["c"]
+
+
+def test_why_waiting_names_parents():
+    model = build(("a", "c"), ("b", "c"), roots=("a", "b"))
+    succeed(model, "a")
+    model.apply(events.NodeStarted(RUN, "b", 101.0, 1, {}))
+    text = model.why_not_running("c")
+    assert "b (running)" in text
+    assert "a (" not in text
+
+
+def test_why_ready_while_paused():
+    model = build()
+    model.apply(events.RunPaused(RUN, None, 100.0))
+    model.apply(events.NodeQueued(RUN, "a", 100.0))
+    assert "paused" in model.why_not_running("a")
+
+
+def test_why_ready_at_worker_limit():
+    model = build(roots=("a", "b"))
+    model.apply(events.MaxWorkersChanged(RUN, None, 100.0, 1))
+    model.apply(events.NodeStarted(RUN, "a", 100.0, 1, {}))
+    model.apply(events.NodeQueued(RUN, "b", 100.0))
+    assert "max_workers" in model.why_not_running("b")
+
+
+def test_why_stopped_by_failure():
+    model = build(("a", "b"), roots=("a", "x"))
+    model.apply(events.NodeStarted(RUN, "x", 100.0, 1, {}))
+    model.apply(events.NodeFailed(RUN, "x", 100.5, 0.5, RuntimeError("no")))
+    assert "x failed" in model.why_not_running("b")
+
+
+def test_why_without_parent():
+    model = build(("a", "b"))
+    model.apply(events.EdgeRemoved(RUN, "b", 101.0, "a"))
+    assert "no parent" in model.why_not_running("b")
+
+
+def test_why_running():
+    model = build()
+    model.apply(events.NodeStarted(RUN, "a", 100.0, 1, {}))
+    assert model.why_not_running("a") == "It is running."
+
+
+def test_counts_per_state():
+    model = build(("a", "b"), ("a", "c"))
+    succeed(model, "a")
+    counts = model.counts()
+    assert counts[NodeState.SUCCEEDED] == 1
+    assert counts[NodeState.WAITING] == 2
+
+
+def test_elapsed_stops_at_finish():
+    model = build()
+    model.apply(events.RunFinished(RUN, None, 103.0, 0, False))
+    assert model.elapsed(now=500.0) == 3.0
+
+
+def test_rerun_of_node_counts_attempts():
+    model = build()
+    succeed(model, "a")
+    model.apply(events.NodeQueued(RUN, "a", 102.0))
+    model.apply(events.NodeStarted(RUN, "a", 102.1, 2, {}))
+    assert model.nodes["a"].runs == 2
+    assert model.nodes["a"].duration is None
+
+
+def test_unknown_event_ignored():
+    model = RunModel()
+    assert model.apply(events.Event(RUN, None, 1.0)) is None
