@@ -7,8 +7,9 @@ import sys
 from collections.abc import Sequence
 
 from grafo_tui import __version__
+from grafo_tui.export import ExportError, RunExporter
 from grafo_tui.headless import EXIT_INTERRUPTED, EXIT_LOAD_ERROR, run_headless
-from grafo_tui.loader import LoadError, parse_target
+from grafo_tui.loader import LoadError, LoadSpec, parse_target
 from grafo_tui.runner import PipelineRunner
 
 _DESCRIPTION = """\
@@ -23,7 +24,8 @@ TreeExecutor it runs is shown. `import grafo` in the file loads grafo_core.
 
 _EPILOG = """\
 exit status: 0 when no node failed or timed out, 1 when some did, 2 when the
-file could not be loaded or run, 130 when interrupted.
+file could not be loaded or run or an --events or --trace file could not be
+opened, 130 when interrupted.
 """
 
 
@@ -48,6 +50,19 @@ def build_parser() -> argparse.ArgumentParser:
         "stdout instead of opening the screen",
     )
     parser.add_argument(
+        "--events",
+        metavar="FILE",
+        help="write every engine event and every message of the pipeline to FILE "
+        "as it happens, one JSON object per line (JSON Lines)",
+    )
+    parser.add_argument(
+        "--trace",
+        metavar="FILE",
+        help="write the runs to FILE in the Chrome trace event format (JSON), "
+        "for Perfetto or chrome://tracing: one slice per node run, chunks as "
+        "instant events, running nodes as a counter",
+    )
+    parser.add_argument(
         "--version",
         action="version",
         version=f"%(prog)s {__version__}",
@@ -61,9 +76,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         spec = parse_target(args.target)
-        if args.headless:
-            return run_headless(spec)
-        return _run_screen(PipelineRunner(spec))
+        exporter = RunExporter(events_path=args.events, trace_path=args.trace)
+    except (LoadError, ExportError) as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_LOAD_ERROR
+    try:
+        return _run(spec, exporter, headless=args.headless)
+    finally:
+        try:
+            exporter.close()
+        except ExportError as exc:
+            # NOTE: a failed export does not change the run's exit status.
+            print(exc, file=sys.stderr)
+
+
+def _run(spec: LoadSpec, exporter: RunExporter, *, headless: bool) -> int:
+    try:
+        if headless:
+            return run_headless(spec, exporter=exporter)
+        return _run_screen(PipelineRunner(spec), exporter)
     except LoadError as exc:
         print(exc, file=sys.stderr)
         return EXIT_LOAD_ERROR
@@ -72,7 +103,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
 
 
-def _run_screen(runner: PipelineRunner) -> int:
+def _run_screen(runner: PipelineRunner, exporter: RunExporter) -> int:
+    # Until the app feeds the exporter itself, wrapping the queue keeps the
+    # files complete in screen mode too.
+    if exporter.enabled:
+        exporter.attach(runner)
     runner.check()
     try:
         from grafo_tui.app import GrafoApp

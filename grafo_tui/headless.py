@@ -9,6 +9,7 @@ from typing import Any, TextIO
 
 from grafo_core import events
 from grafo_core.events import NodeState
+from grafo_tui.export import RunExporter
 from grafo_tui.loader import LoadError, LoadSpec
 from grafo_tui.runner import (
     ExecutorAttached,
@@ -275,7 +276,11 @@ def _format_summary(run: _RunRecord) -> str:
 
 
 def run_headless(
-    spec: LoadSpec, *, out: TextIO | None = None, err: TextIO | None = None
+    spec: LoadSpec,
+    *,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+    exporter: RunExporter | None = None,
 ) -> int:
     """Run the pipeline of `spec` and print its events as plain lines.
 
@@ -283,6 +288,8 @@ def run_headless(
         spec: What to load.
         out: Where event lines and summaries go; `sys.stdout` by default.
         err: Where load errors and "interrupted" go; `sys.stderr` by default.
+        exporter: Receives every queue item as it is put, when given. The
+            caller closes it after this function returns.
 
     Returns:
         0 when no node failed or timed out, 1 when some did, 2 for a load
@@ -291,6 +298,8 @@ def run_headless(
     out = out if out is not None else sys.stdout
     err = err if err is not None else sys.stderr
     runner = PipelineRunner(spec)
+    if exporter is not None and exporter.enabled:
+        exporter.attach(runner)
     printer = HeadlessPrinter(out, err)
     try:
         try:
