@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import heapq
 import logging
 import time
 from collections import deque
@@ -12,12 +13,19 @@ from typing import TYPE_CHECKING, Any
 from grafo_core import events as ev
 from grafo_core.chunk import Chunk
 from grafo_core.events import NodeState
-from grafo_core.node import Node, NodeTimeoutError
+from grafo_core.node import UNRESOLVED, Node, NodeTimeoutError
 
 if TYPE_CHECKING:
     from grafo_core.executor import TreeExecutor
 
 logger = logging.getLogger(__name__)
+
+# Uuid of the node whose coroutine owns each running frame, for all runs in
+# the process; `grafo_core.introspect.node_of_frame` reads it from any thread.
+running_frames: dict[Any, str] = {}
+
+_TIMED_OUT = object()
+"""The cancel reason `_expire_deadlines` records for a node past its timeout."""
 
 WAITING = NodeState.WAITING
 READY = NodeState.READY
@@ -59,14 +67,17 @@ class Run:
         self.nodes: dict[str, Node[Any]] = {}
         self.states: dict[Node[Any], NodeState] = {}
         self.attempts: dict[Node[Any], int] = {}
-        self.completed: set[Node[Any]] = set()
-        self.tasks: dict[Node[Any], asyncio.Task[None]] = {}
-        # Nodes whose task has begun executing `_run_node`. A task cancelled
-        # before that never runs its body, so `cancel` does its bookkeeping.
-        self.entered: set[Node[Any]] = set()
+        self.tasks: dict[Node[Any], asyncio.Task[Any]] = {}
+        # Per task: its node, start time, whether it is the bare coroutine,
+        # and the coroutine's frame (the key in `running_frames`).
+        self.task_info: dict[asyncio.Task[Any], tuple[Node[Any], float, bool, Any]] = {}
+        self.deadlines: list[tuple[float, int, Node[Any], int]] = []
+        self.sequence = 0
+        self.timer: asyncio.TimerHandle | None = None
+        self.timer_when = 0.0
         self.ready: deque[Node[Any]] = deque()
         self.rerun: set[Node[Any]] = set()
-        self.cancel_reasons: dict[Node[Any], str] = {}
+        self.cancel_reasons: dict[Node[Any], object] = {}
         self.roots: list[Node[Any]] = []
         # Caller operations in progress (such as `remove` awaiting a cancel);
         # the run does not end while one is pending.
@@ -82,23 +93,36 @@ class Run:
         self.passed_breakpoint: set[Node[Any]] = set()
         self.held = False
         self.released = False
+        self.debug = logger.isEnabledFor(logging.DEBUG)
         self.loop = asyncio.get_running_loop()
         self.done: asyncio.Future[None] = self.loop.create_future()
 
     # -- events --------------------------------------------------------------
 
     def emit(self, event: ev.Event) -> None:
-        for subscriber in tuple(self.subscribers):
+        subscribers = self.subscribers
+        if len(subscribers) == 1:
+            subscriber = subscribers[0]
+            try:
+                subscriber(event)
+                return
+            except Exception:
+                self._detach(subscriber, event)
+                return
+        for subscriber in tuple(subscribers):
             try:
                 subscriber(event)
             except Exception:
-                logger.exception(
-                    "subscriber %r raised on %s and was detached",
-                    subscriber,
-                    type(event).__name__,
-                )
-                if subscriber in self.subscribers:
-                    self.subscribers.remove(subscriber)
+                self._detach(subscriber, event)
+
+    def _detach(self, subscriber: Callable[[ev.Event], Any], event: ev.Event) -> None:
+        logger.exception(
+            "subscriber %r raised on %s and was detached",
+            subscriber,
+            type(event).__name__,
+        )
+        if subscriber in self.subscribers:
+            self.subscribers.remove(subscriber)
 
     # -- graph ---------------------------------------------------------------
 
@@ -136,22 +160,26 @@ class Run:
     def _add_subgraph(self, starts: Iterable[Node[Any]]) -> None:
         """Add every node reachable from `starts` that is not in the graph yet."""
         added: list[Node[Any]] = []
-        queue = deque(node for node in starts if node not in self.states)
-        while queue:
-            node = queue.popleft()
-            if node in self.states:
+        states = self.states
+        nodes = self.nodes
+        # Breadth-first, so parents are announced before their children.
+        queue = [node for node in starts if node not in states]
+        for node in queue:
+            if node in states:
                 continue
-            existing = self.nodes.get(node.uuid)
-            if existing is not None:
+            uuid = node.uuid
+            if uuid in nodes:
                 raise ValueError(
-                    f"two different nodes share uuid {node.uuid!r} in run "
+                    f"two different nodes share uuid {uuid!r} in run "
                     f"{self.run_id!r}; give each node its own uuid"
                 )
-            self.nodes[node.uuid] = node
-            self.states[node] = WAITING
+            nodes[uuid] = node
+            states[node] = WAITING
             node._runs.append(self)
             added.append(node)
-            queue.extend(child for child in node._children if child not in self.states)
+            for child in node._children:
+                if child not in states:
+                    queue.append(child)
         if not self.subscribers:
             return
         now = time.monotonic()
@@ -203,9 +231,13 @@ class Run:
                     self.run_id, child.uuid, time.monotonic(), parent.uuid, forward
                 )
             )
-        if self.states[child] is WAITING and self._parents_completed(child):
+        state = self.states[child]
+        if state is WAITING and self._parents_completed(child):
             self._make_ready(child)
             self.check_done()
+        elif state is READY and child not in self.roots:
+            if not self._parents_completed(child):
+                self._unready(child, f"new parent {parent.label!r} has not completed")
 
     def on_edge_removed(self, parent: Node[Any], child: Node[Any]) -> None:
         """Drop an edge; a child whose other parents all completed starts."""
@@ -215,21 +247,29 @@ class Run:
             self.emit(
                 ev.EdgeRemoved(self.run_id, child.uuid, time.monotonic(), parent.uuid)
             )
-        if (
-            self.states[child] is WAITING
-            and child._parents
-            and self._parents_completed(child)
-        ):
+        state = self.states[child]
+        if state is WAITING and child._parents and self._parents_completed(child):
             self._make_ready(child)
             self.check_done()
+        elif state is READY and not child._parents and child not in self.roots:
+            self._unready(child, "no parent left")
+
+    def _unready(self, node: Node[Any], reason: str) -> None:
+        """Send a queued node back to waiting: its parents changed."""
+        if node in self.ready:
+            self.ready.remove(node)
+        self._reset(node, reason)
+
+    def is_running(self, node: Node[Any]) -> bool:
+        """Whether `node` has a task in this run."""
+        return node in self.tasks
 
     def _parents_completed(self, node: Node[Any]) -> bool:
         # A parent that is running again (in a cycle) has not completed its
         # current run, so a child connected meanwhile waits for that run.
-        completed = self.completed
         states = self.states
         for parent in node._parents:
-            if parent not in completed or states.get(parent) is not SUCCEEDED:
+            if states.get(parent) is not SUCCEEDED:
                 return False
         return True
 
@@ -239,7 +279,6 @@ class Run:
         del self.states[node]
         if node in self.ready:
             self.ready.remove(node)
-        self.completed.discard(node)
         self.rerun.discard(node)
         if node in self.roots:
             self.roots.remove(node)
@@ -260,8 +299,10 @@ class Run:
             self.max_workers is not None and len(self.tasks) >= self.max_workers
         ):
             self.ready.append(node)
-        else:
+        elif self.breakpoints:
             self._launch(node)
+        else:
+            self._start(node)
 
     def _launch(self, node: Node[Any]) -> None:
         """Start `node`, unless it has a breakpoint: then pause in front of it."""
@@ -303,52 +344,122 @@ class Run:
         attempt = self.attempts.get(node, 0) + 1
         self.attempts[node] = attempt
         self.states[node] = RUNNING
-        self.tasks[node] = self.loop.create_task(
-            self._run_node(node), name=f"grafo node {node.uuid}"
-        )
-
-    async def _run_node(self, node: Node[Any]) -> None:
-        started = time.monotonic()
-        self.entered.add(node)
-        on_chunk = self._chunk_handler(node) if node._is_generator else None
-        on_call = None
-        if self.subscribers:
-            run_id = self.run_id
-            attempt = self.attempts[node]
-
-            def on_call(kwargs: dict[str, Any]) -> None:
+        now = time.monotonic()
+        fault = self.faults.pop(node.uuid, None) if self.faults else None
+        if node._checker is UNRESOLVED:
+            node.resolve_checker()
+        plain = fault is None and node.is_plain_call()
+        if plain:
+            # The common case runs the user's coroutine as the task itself,
+            # with no wrapper frame, and does the bookkeeping in `_on_done`.
+            kwargs = node.kwargs
+            try:
+                coroutine = node.coroutine(**kwargs)
+            except Exception as exc:  # arguments that do not fit the function
+                self._failed(node, exc, now, timed_out=False)
+                return
+            if self.subscribers:
                 self.emit(
-                    ev.NodeStarted(
-                        run_id, node.uuid, time.monotonic(), attempt, dict(kwargs)
-                    )
+                    ev.NodeStarted(self.run_id, node.uuid, now, attempt, dict(kwargs))
                 )
+        else:
+            on_chunk = self._chunk_handler(node) if node._is_generator else None
+            on_call = self._start_announcer(node, attempt) if self.subscribers else None
+            coroutine = node.execute(on_chunk, on_call, fault=fault, timed=False)
+        task = self.loop.create_task(coroutine)
+        frame = coroutine.cr_frame
+        running_frames[frame] = node.uuid
+        self.tasks[node] = task
+        self.task_info[task] = (node, now, plain, frame)
+        task.add_done_callback(self._on_done)
+        if node.timeout is not None:
+            self._arm_deadline(node, attempt, now)
 
-        outcome: BaseException | None = None
-        output: Any = None
-        try:
-            fault = self.faults.pop(node.uuid, None) if self.faults else None
-            output = await node.execute(on_chunk, on_call, fault=fault)
-        except BaseException as exc:  # every outcome is recorded below
-            outcome = exc
-        reason = self.cancel_reasons.pop(node, None)
-        del self.tasks[node]
-        self.entered.discard(node)
-        if node in self.states:  # not removed from the graph while running
-            if outcome is None:
-                self._succeeded(node, output, started)
-            elif isinstance(outcome, asyncio.CancelledError) and reason is not None:
-                self._cancelled(node, reason, started)
-            else:
-                # A CancelledError nobody asked for came from the node's own
-                # code, so it counts as a failure like any other exception.
-                timed_out = isinstance(outcome, NodeTimeoutError)
-                self._failed(node, outcome, started, timed_out=timed_out)
-            if node in self.rerun:
-                self.rerun.discard(node)
-                if self.states.get(node) is SUCCEEDED:
-                    self._make_ready(node)
-        self.fill()
-        self.check_done()
+    def _start_announcer(
+        self, node: Node[Any], attempt: int
+    ) -> Callable[[dict[str, Any]], None]:
+        def announce(kwargs: dict[str, Any]) -> None:
+            self.emit(
+                ev.NodeStarted(
+                    self.run_id, node.uuid, time.monotonic(), attempt, dict(kwargs)
+                )
+            )
+
+        return announce
+
+    def _on_done(self, task: asyncio.Task[Any]) -> None:
+        node, started, plain, frame = self.task_info.pop(task)
+        running_frames.pop(frame, None)
+        if self.tasks.get(node) is task:
+            del self.tasks[node]
+        now = time.monotonic()
+        if plain:
+            object.__setattr__(node, "_runtime", now - started)
+        reason = self.cancel_reasons.pop(node, None) if self.cancel_reasons else None
+        if task.cancelled():
+            if node in self.states:
+                if reason is None:
+                    # Nobody asked for this cancel: the node's own code raised
+                    # CancelledError, which counts as a failure.
+                    try:
+                        task.result()
+                    except asyncio.CancelledError as error:
+                        self._failed(node, error, started, timed_out=False)
+                elif reason is _TIMED_OUT:
+                    error = NodeTimeoutError(
+                        f"node {node.uuid!r} timed out after {node.timeout} s"
+                    )
+                    self._failed(node, error, started, timed_out=True)
+                else:
+                    self._cancelled(node, reason, started)
+        else:
+            error = task.exception()
+            if node in self.states:
+                if error is None:
+                    output = task.result()
+                    if plain:
+                        object.__setattr__(node, "_output", output)
+                    self._succeeded(node, output, started, now)
+                else:
+                    self._failed(node, error, started, timed_out=False)
+        if node in self.rerun:
+            self.rerun.discard(node)
+            if self.states.get(node) is SUCCEEDED:
+                self._make_ready(node)
+        if self.ready:
+            self.fill()
+        if not self.tasks:
+            self.check_done()
+
+    def _arm_deadline(self, node: Node[Any], attempt: int, now: float) -> None:
+        # One timer per run, set for the earliest deadline, is far cheaper
+        # than a timer per node (asyncio.timeout) when every node has one.
+        deadline = now + node.timeout
+        self.sequence += 1
+        heapq.heappush(self.deadlines, (deadline, self.sequence, node, attempt))
+        if self.timer is None or deadline < self.timer_when:
+            if self.timer is not None:
+                self.timer.cancel()
+            self.timer_when = deadline
+            self.timer = self.loop.call_at(deadline, self._expire_deadlines)
+
+    def _expire_deadlines(self) -> None:
+        self.timer = None
+        now = self.loop.time()
+        deadlines = self.deadlines
+        while deadlines and deadlines[0][0] <= now:
+            _, _, node, attempt = heapq.heappop(deadlines)
+            task = self.tasks.get(node)
+            if (
+                task is not None
+                and self.attempts.get(node) == attempt
+                and node not in self.cancel_reasons
+            ):
+                self.cancel_reasons[node] = _TIMED_OUT
+                task.cancel()
+        if deadlines:
+            self.timer_when = deadlines[0][0]
+            self.timer = self.loop.call_at(self.timer_when, self._expire_deadlines)
 
     def _chunk_handler(self, node: Node[Any]) -> Callable[[Chunk[Any]], None]:
         sink = self.sink
@@ -368,33 +479,37 @@ class Run:
 
         return on_chunk
 
-    def _succeeded(self, node: Node[Any], output: Any, started: float) -> None:
+    def _succeeded(
+        self, node: Node[Any], output: Any, started: float, now: float
+    ) -> None:
         self.states[node] = SUCCEEDED
-        self.completed.add(node)
         if not node._is_generator:
             self.sink(node)
         if self.subscribers:
-            now = time.monotonic()
             chunks = len(output) if node._is_generator else 0
             self.emit(
                 ev.NodeSucceeded(
                     self.run_id, node.uuid, now, now - started, output, chunks
                 )
             )
-        logger.debug("node %r succeeded", node.uuid)
-        for child in tuple(node._children):
-            self._parent_completed(node, child)
-
-    def _parent_completed(self, parent: Node[Any], child: Node[Any]) -> None:
-        state = self.states.get(child)
-        if state is WAITING:
-            if self._parents_completed(child):
+        if self.debug:
+            logger.debug("node %r succeeded", node.uuid)
+        # Starting a child never runs node code at once, so the children
+        # list cannot change while this loop walks it.
+        states = self.states
+        for child in node._children:
+            state = states.get(child)
+            if state is WAITING:
+                for parent in child._parents:
+                    if states.get(parent) is not SUCCEEDED:
+                        break
+                else:
+                    self._make_ready(child)
+            elif state is RUNNING:
+                if self._reaches(child, node):
+                    self.rerun.add(child)
+            elif state is SUCCEEDED and self._reaches(child, node):
                 self._make_ready(child)
-        elif state is RUNNING:
-            if self._reaches(child, parent):
-                self.rerun.add(child)
-        elif state is SUCCEEDED and self._reaches(child, parent):
-            self._make_ready(child)
 
     @staticmethod
     def _reaches(start: Node[Any], target: Node[Any]) -> bool:
@@ -483,15 +598,11 @@ class Run:
         """Cancel a ready or running node; return whether anything changed."""
         state = self.states.get(node)
         if state is RUNNING:
-            task = self.tasks[node]
+            task = self.tasks.get(node)
+            if task is None:
+                return False
+            self.cancel_reasons[node] = reason
             task.cancel(reason)
-            if node in self.entered:
-                self.cancel_reasons[node] = reason
-            else:
-                del self.tasks[node]
-                self._cancelled(node, reason, time.monotonic())
-                self.fill()
-                self.check_done()
             return True
         if state is READY:
             self.ready.remove(node)
@@ -580,6 +691,9 @@ class Run:
 
     def close(self) -> None:
         """Skip what can no longer run and detach from every node."""
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
         if self.stopping:
             for node, state in list(self.states.items()):
                 if state is WAITING:

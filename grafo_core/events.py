@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import abc
 import enum
 import reprlib
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 _REPR = reprlib.Repr()  # Python 3.11's Repr takes no keyword arguments
 _REPR.maxstring = 60
@@ -67,9 +67,12 @@ _FINISHED = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Event:
+class Event(abc.ABC):  # noqa: B024 (a marker base: the events register with it)
     """Base of every event: which run, which node, and when.
+
+    Each event is a `typing.NamedTuple` registered as a virtual subclass, so
+    ``isinstance(event, Event)`` holds and building one is cheap. Every event
+    starts with these fields:
 
     Attributes:
         run_id: The `TreeExecutor.name` of the run that sent the event.
@@ -82,57 +85,74 @@ class Event:
     time: float
 
 
-@dataclass(frozen=True, slots=True)
-class RunStarted(Event):
+class RunStarted(NamedTuple):
     """A run began. `NodeAdded` and `EdgeAdded` events for its graph follow."""
+
+    run_id: str
+    node_id: str | None
+    time: float
 
     description: str
     root_ids: tuple[str, ...]
     max_workers: int | None
 
 
-@dataclass(frozen=True, slots=True)
-class RunFinished(Event):
+class RunFinished(NamedTuple):
     """A run ended: nothing is running or ready, or the caller stopped it.
 
     `cancelled` is true when the task awaiting the run was cancelled or the
     consumer of `yielding()` left early.
     """
 
+    run_id: str
+    node_id: str | None
+    time: float
+
     error_count: int
     cancelled: bool
 
 
-@dataclass(frozen=True, slots=True)
-class RunPaused(Event):
+class RunPaused(NamedTuple):
     """No new node starts until resumed: `TreeExecutor.pause()` was called, or
     a node with a breakpoint was about to start (then `node_id` names it)."""
+
+    run_id: str
+    node_id: str | None
+    time: float
 
     reason: str = "paused by the caller"
 
 
-@dataclass(frozen=True, slots=True)
-class RunHeld(Event):
+class RunHeld(NamedTuple):
     """Nothing runs or is queued, but the run is kept open (`hold_on_error`)
     so the caller can retry nodes; `TreeExecutor.release()` ends it."""
+
+    run_id: str
+    node_id: str | None
+    time: float
 
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
-class RunResumed(Event):
+class RunResumed(NamedTuple):
     """`TreeExecutor.resume()` took effect."""
 
+    run_id: str
+    node_id: str | None
+    time: float
 
-@dataclass(frozen=True, slots=True)
-class MaxWorkersChanged(Event):
+
+class MaxWorkersChanged(NamedTuple):
     """The limit on concurrently running nodes changed (`None`: no limit)."""
+
+    run_id: str
+    node_id: str | None
+    time: float
 
     max_workers: int | None
 
 
-@dataclass(frozen=True, slots=True)
-class NodeAdded(Event):
+class NodeAdded(NamedTuple):
     """A node joined the run's graph, in state `WAITING` unless it is a root.
 
     Attributes:
@@ -146,6 +166,10 @@ class NodeAdded(Event):
         source: ``"file:line"`` where the coroutine function is defined, or "".
     """
 
+    run_id: str
+    node_id: str | None
+    time: float
+
     label: str
     name: str
     is_generator: bool
@@ -155,37 +179,48 @@ class NodeAdded(Event):
     source: str
 
 
-@dataclass(frozen=True, slots=True)
-class NodeRemoved(Event):
+class NodeRemoved(NamedTuple):
     """A node left the run's graph; its edges were removed first."""
 
+    run_id: str
+    node_id: str | None
+    time: float
 
-@dataclass(frozen=True, slots=True)
-class EdgeAdded(Event):
+
+class EdgeAdded(NamedTuple):
     """An edge `parent_id -> node_id` exists in the run's graph.
 
     `forward` is the parameter name the parent's output is written to, or
     `None` when the edge passes no data.
     """
 
+    run_id: str
+    node_id: str | None
+    time: float
+
     parent_id: str
     forward: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class EdgeRemoved(Event):
+class EdgeRemoved(NamedTuple):
     """The edge `parent_id -> node_id` was removed."""
+
+    run_id: str
+    node_id: str | None
+    time: float
 
     parent_id: str
 
 
-@dataclass(frozen=True, slots=True)
-class NodeQueued(Event):
+class NodeQueued(NamedTuple):
     """Every parent completed; the node moved from waiting to ready."""
 
+    run_id: str
+    node_id: str | None
+    time: float
 
-@dataclass(frozen=True, slots=True)
-class NodeStarted(Event):
+
+class NodeStarted(NamedTuple):
     """The node's coroutine is about to be called (after `on_before_run`).
 
     The node counts as running from the moment it leaves the ready queue, so
@@ -197,6 +232,10 @@ class NodeStarted(Event):
             lambdas replaced by their results.
     """
 
+    run_id: str
+    node_id: str | None
+    time: float
+
     attempt: int
     kwargs: Mapping[str, Any]
 
@@ -205,8 +244,7 @@ class NodeStarted(Event):
         return [(key, short_repr(value, limit)) for key, value in self.kwargs.items()]
 
 
-@dataclass(frozen=True, slots=True)
-class ChunkEmitted(Event):
+class ChunkEmitted(NamedTuple):
     """An async-generator node yielded a value.
 
     Attributes:
@@ -214,12 +252,15 @@ class ChunkEmitted(Event):
         value: The yielded value (the `Chunk.output`), not copied.
     """
 
+    run_id: str
+    node_id: str | None
+    time: float
+
     index: int
     value: Any
 
 
-@dataclass(frozen=True, slots=True)
-class NodeSucceeded(Event):
+class NodeSucceeded(NamedTuple):
     """A run of the node completed: returned, forwarded and ran `on_after_run`.
 
     Attributes:
@@ -228,6 +269,10 @@ class NodeSucceeded(Event):
             aggregated list).
         chunk_count: Values yielded in this run (0 for a plain coroutine).
     """
+
+    run_id: str
+    node_id: str | None
+    time: float
 
     duration: float
     output: Any
@@ -244,42 +289,81 @@ class NodeSucceeded(Event):
         return type(self.output).__name__
 
 
-@dataclass(frozen=True, slots=True)
-class NodeFailed(Event):
+class NodeFailed(NamedTuple):
     """A run of the node raised; `error` keeps its `__traceback__`."""
+
+    run_id: str
+    node_id: str | None
+    time: float
 
     duration: float
     error: BaseException
 
 
-@dataclass(frozen=True, slots=True)
-class NodeTimedOut(Event):
+class NodeTimedOut(NamedTuple):
     """A run of the node exceeded `timeout` seconds and was stopped."""
+
+    run_id: str
+    node_id: str | None
+    time: float
 
     duration: float
     timeout: float
 
 
-@dataclass(frozen=True, slots=True)
-class NodeCancelled(Event):
+class NodeCancelled(NamedTuple):
     """The caller cancelled the node while it was ready or running."""
+
+    run_id: str
+    node_id: str | None
+    time: float
 
     duration: float
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
-class NodeReset(Event):
+class NodeReset(NamedTuple):
     """A finished node went back to waiting, for example to be retried."""
 
+    run_id: str
+    node_id: str | None
+    time: float
+
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
-class NodeSkipped(Event):
+class NodeSkipped(NamedTuple):
     """The node will not run in this run; `reason` says why."""
 
+    run_id: str
+    node_id: str | None
+    time: float
+
     reason: str
+
+
+for _event_type in (
+    RunStarted,
+    RunFinished,
+    RunPaused,
+    RunHeld,
+    RunResumed,
+    MaxWorkersChanged,
+    NodeAdded,
+    NodeRemoved,
+    EdgeAdded,
+    EdgeRemoved,
+    NodeQueued,
+    NodeStarted,
+    ChunkEmitted,
+    NodeSucceeded,
+    NodeFailed,
+    NodeTimedOut,
+    NodeCancelled,
+    NodeReset,
+    NodeSkipped,
+):
+    Event.register(_event_type)
 
 
 STATE_AFTER: dict[type[Event], NodeState] = {

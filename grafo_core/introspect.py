@@ -43,16 +43,16 @@ def node_of_frame(frame: types.FrameType | None) -> str | None:
     """Return the uuid of the node whose code `frame` runs, or `None`.
 
     Meant for a frame read from another thread (``sys._current_frames()``),
-    for example to name the node that blocks an event loop.
+    for example to name the node that blocks an event loop. It walks out
+    from `frame` to the coroutine frame a `TreeExecutor` started.
     """
-    from grafo_core._run import Run
+    from grafo_core._run import running_frames
 
-    target = Run._run_node.__code__
     for _ in range(_MAX_DEPTH):
         if frame is None:
             return None
-        if frame.f_code is target:
-            node = frame.f_locals.get("node")
-            return getattr(node, "uuid", None)
+        uuid = running_frames.get(frame)
+        if uuid is not None:
+            return uuid
         frame = frame.f_back
     return None

@@ -131,7 +131,8 @@ def _type_checker(node: Node[Any]) -> type | tuple[type, ...] | None:
     return expected
 
 
-_UNRESOLVED = object()
+UNRESOLVED = object()
+"""`Node._checker` before the node's first run has read its type argument."""
 
 
 class Node(Generic[T]):
@@ -208,11 +209,11 @@ class Node(Generic[T]):
         set_(self, "_level", 0)
         set_(self, "_running", 0)
         set_(self, "_runs", [])
-        set_(self, "_checker", _UNRESOLVED)
+        set_(self, "_checker", UNRESOLVED)
         set_(self, "_generator", None)
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if self._running and not name.startswith("_"):
+        if not name.startswith("_") and self.is_running:
             raise SafeExecutionError(
                 f"cannot set {name!r} on node {self.uuid!r} while it is running; "
                 "set it before the run starts or after the node finishes"
@@ -220,7 +221,7 @@ class Node(Generic[T]):
         object.__setattr__(self, name, value)
 
     def __repr__(self) -> str:
-        state = "running" if self._running else "idle"
+        state = "running" if self.is_running else "idle"
         return f"Node(uuid={self.uuid!r}, level={self._level}, {state})"
 
     @property
@@ -270,7 +271,11 @@ class Node(Generic[T]):
     @property
     def is_running(self) -> bool:
         """Whether a run of this node is in progress."""
-        return self._running > 0
+        # `_running` counts runs through `execute`; an executor that calls
+        # the coroutine bare records the node as running in its own state.
+        if self._running:
+            return True
+        return any(run.is_running(self) for run in self._runs)
 
     # -- edges ---------------------------------------------------------------
 
@@ -390,6 +395,7 @@ class Node(Generic[T]):
         on_call: Callable[[dict[str, Any]], Any] | None = None,
         *,
         fault: tuple[float, str | None] | None = None,
+        timed: bool = True,
     ) -> Any:
         """Run once: `on_before_run`, the coroutine under the timeout, the type
         check, forwarding and `on_after_run`.
@@ -397,9 +403,11 @@ class Node(Generic[T]):
         `on_call` gets the keyword arguments, lambdas evaluated, just before
         the coroutine is called; `on_chunk` gets each `Chunk`. `fault` is
         ``(extra_seconds, error_message_or_None)``: the run first sleeps the
-        extra seconds (inside the timeout), then raises `InjectedFault`.
+        extra seconds, then raises `InjectedFault`. With ``timed=False`` the
+        caller enforces `timeout` itself (a `TreeExecutor` run does).
         """
-        object.__setattr__(self, "_running", self._running + 1)
+        set_ = object.__setattr__
+        set_(self, "_running", self._running + 1)
         started = time.monotonic()
         try:
             if self.on_before_run is not None:
@@ -407,10 +415,9 @@ class Node(Generic[T]):
             kwargs = _resolve_lambdas(self.kwargs, "kwargs", self.uuid)
             if on_call is not None:
                 on_call(kwargs)
-            if self._checker is _UNRESOLVED:
-                self._checker = _type_checker(self)
+            self.resolve_checker()
             timeout = self.timeout
-            if timeout is None:
+            if timeout is None or not timed:
                 output = await self._call(kwargs, on_chunk, fault)
             else:
                 try:
@@ -428,8 +435,31 @@ class Node(Generic[T]):
                 await _call_hook(self, self.on_after_run, "on_after_run")
             return output
         finally:
-            self._runtime = time.monotonic() - started
-            object.__setattr__(self, "_running", self._running - 1)
+            set_(self, "_runtime", time.monotonic() - started)
+            set_(self, "_running", self._running - 1)
+
+    def resolve_checker(self) -> None:
+        """Read the type argument of a `Node[T]` once; it is set after __init__."""
+        if self._checker is UNRESOLVED:
+            object.__setattr__(self, "_checker", _type_checker(self))
+
+    def is_plain_call(self) -> bool:
+        """Whether a run is only the coroutine call: no hooks, lambdas,
+        forwarding, type check or generator, so an executor may call it bare."""
+        if (
+            self._is_generator
+            or self._forward
+            or self.on_before_run is not None
+            or self.on_after_run is not None
+            or self._checker is not None
+        ):
+            return False
+        kwargs = self.kwargs
+        if kwargs:
+            for value in kwargs.values():
+                if _is_lambda(value):
+                    return False
+        return True
 
     async def _call(
         self,
@@ -448,14 +478,14 @@ class Node(Generic[T]):
             output = await self.coroutine(**kwargs)
             if checker is not None and not isinstance(output, checker):
                 raise _mismatch(self, checker, output, "returned")
-            self._output = output
+            object.__setattr__(self, "_output", output)
             return output
 
         items: list[Any] = []
-        self._aggregated = items
+        object.__setattr__(self, "_aggregated", items)
         uuid = self.uuid
         generator = self.coroutine(**kwargs)
-        self._generator = generator
+        object.__setattr__(self, "_generator", generator)
         try:
             async for value in generator:
                 if type(value) is Chunk or isinstance(value, Chunk):
@@ -468,7 +498,7 @@ class Node(Generic[T]):
                 if on_chunk is not None:
                     on_chunk(chunk)
         finally:
-            self._generator = None
+            object.__setattr__(self, "_generator", None)
             await generator.aclose()
         return items
 

@@ -129,11 +129,11 @@ _field_names: dict[type, tuple[str, ...]] = {}
 def _own_field_names(cls: type) -> tuple[str, ...]:
     names = _field_names.get(cls)
     if names is None:
-        names = tuple(
-            item.name
-            for item in dataclasses.fields(cls)
-            if item.name not in _BASE_FIELDS
+        # Engine events are named tuples; runner messages are dataclasses.
+        all_names = getattr(cls, "_fields", None) or tuple(
+            item.name for item in dataclasses.fields(cls)
         )
+        names = tuple(name for name in all_names if name not in _BASE_FIELDS)
         _field_names[cls] = names
     return names
 

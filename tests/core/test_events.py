@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 
 import pytest
@@ -89,8 +88,9 @@ async def test_events_are_immutable_and_carry_run_node_and_time():
     started = recorder.of(events.NodeStarted, "only")[0]
     assert started.run_id == "run-1"
     assert started.time > 0
-    with pytest.raises(dataclasses.FrozenInstanceError):
+    with pytest.raises(AttributeError):
         started.attempt = 2
+    assert isinstance(started, events.Event)
     times = [event.time for event in recorder.events]
     assert times == sorted(times)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from grafo_core import events
 from grafo_core.events import NodeState
 from grafo_tui.model import RunModel, escape_control, format_chunk
@@ -224,6 +226,14 @@ def test_rerun_of_node_counts_attempts():
     assert model.nodes["a"].duration is None
 
 
+class FutureEvent(NamedTuple):
+    """An event type this version of the model does not know."""
+
+    run_id: str
+    node_id: str | None
+    time: float
+
+
 def test_unknown_event_ignored():
     model = RunModel()
-    assert model.apply(events.Event(RUN, None, 1.0)) is None
+    assert model.apply(FutureEvent(RUN, None, 1.0)) is None
