@@ -7,7 +7,8 @@ import heapq
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from grafo_core import events as ev
@@ -24,6 +25,8 @@ logger = logging.getLogger(__name__)
 # the process; `grafo_core.introspect.node_of_frame` reads it from any thread.
 running_frames: dict[Any, str] = {}
 
+_NO_KWARGS: Mapping[str, Any] = MappingProxyType({})
+
 _TIMED_OUT = object()
 """The cancel reason `_expire_deadlines` records for a node past its timeout."""
 
@@ -33,11 +36,25 @@ RUNNING = NodeState.RUNNING
 SUCCEEDED = NodeState.SUCCEEDED
 
 
-def _source_of(function: Any) -> str:
+def _describe(node: Node[Any]) -> tuple[str, str, str, str]:
+    """Return a node's label, function name, module and source location.
+
+    Cached on the node, since they depend only on its uuid and function.
+    """
+    cached = node._description
+    if cached is not None and cached[0] is node.coroutine and cached[1] == node.uuid:
+        return cached[2]
+    function = node.coroutine
     code = getattr(function, "__code__", None)
-    if code is None:
-        return ""
-    return f"{code.co_filename}:{code.co_firstlineno}"
+    source = f"{code.co_filename}:{code.co_firstlineno}" if code is not None else ""
+    description = (
+        node.label,
+        getattr(function, "__qualname__", repr(function)),
+        getattr(function, "__module__", "") or "",
+        source,
+    )
+    object.__setattr__(node, "_description", (function, node.uuid, description))
+    return description
 
 
 class Run:
@@ -184,29 +201,31 @@ class Run:
             return
         now = time.monotonic()
         root_set = set(self.roots)
+        run_id = self.run_id
+        emit = self.emit
         for node in added:
-            function = node.coroutine
-            self.emit(
+            label, name, module, source = _describe(node)
+            emit(
                 ev.NodeAdded(
-                    self.run_id,
+                    run_id,
                     node.uuid,
                     now,
-                    node.label,
-                    getattr(function, "__qualname__", repr(function)),
+                    label,
+                    name,
                     node._is_generator,
                     node in root_set,
                     node.timeout,
-                    getattr(function, "__module__", "") or "",
-                    _source_of(function),
+                    module,
+                    source,
                 )
             )
         added_set = set(added)
         for node in added:
             for parent in node._parents:
-                if parent in self.states:
+                if parent in states:
                     self._emit_edge(parent, node, now)
             for child in node._children:
-                if child in self.states and child not in added_set:
+                if child in states and child not in added_set:
                     self._emit_edge(node, child, now)
 
     def _emit_edge(self, parent: Node[Any], child: Node[Any], now: float) -> None:
@@ -360,7 +379,13 @@ class Run:
                 return
             if self.subscribers:
                 self.emit(
-                    ev.NodeStarted(self.run_id, node.uuid, now, attempt, dict(kwargs))
+                    ev.NodeStarted(
+                        self.run_id,
+                        node.uuid,
+                        now,
+                        attempt,
+                        dict(kwargs) if kwargs else _NO_KWARGS,
+                    )
                 )
         else:
             on_chunk = self._chunk_handler(node) if node._is_generator else None

@@ -211,6 +211,7 @@ class Node(Generic[T]):
         set_(self, "_runs", [])
         set_(self, "_checker", UNRESOLVED)
         set_(self, "_generator", None)
+        set_(self, "_description", None)
 
     def __setattr__(self, name: str, value: Any) -> None:
         if not name.startswith("_") and self.is_running:
