@@ -60,7 +60,7 @@ class Metadata:
 
 @dataclass(slots=True)
 class _ForwardRule:
-    """Where a parent's output goes in one child, and how it is transformed."""
+    """Forwarding rule of one edge: the child's parameter and an optional transform."""
 
     name: str
     transform: Callable[..., Any] | None = None
@@ -75,7 +75,7 @@ def _is_lambda(value: object) -> bool:
 def _resolve_lambdas(values: dict[str, Any], owner: str, uuid: str) -> dict[str, Any]:
     """Return `values` with every lambda replaced by the result of calling it.
 
-    `owner` and `uuid` say where the values come from, for the note on an error.
+    `owner` and `uuid` name the source of the values in the note on an error.
     """
     for value in values.values():
         if _is_lambda(value):
