@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import pathlib
 import queue
 import time
 from collections.abc import Callable, Iterable
@@ -17,6 +18,7 @@ from textual.widgets import Footer, Header, TabbedContent, TabPane
 
 from grafo_core import Node, events
 from grafo_core.events import NodeState
+from grafo_tui.debug_commands import DEBUG_BINDINGS, WHERE_INTERVAL, DebugCommands
 from grafo_tui.model import LogLine, RunModel
 from grafo_tui.runner import (
     ExecutorAttached,
@@ -30,12 +32,19 @@ from grafo_tui.screens.help_screen import HelpScreen
 from grafo_tui.screens.jump_screen import JumpScreen
 from grafo_tui.screens.quit_screen import QuitScreen
 from grafo_tui.screens.remove_node_screen import CASCADE, RemoveNodeScreen
+from grafo_tui.watchdog import (
+    DEFAULT_THRESHOLD,
+    LoopBlocked,
+    LoopUnblocked,
+    LoopWatchdog,
+)
 from grafo_tui.widgets.about_panel import AboutPanel
 from grafo_tui.widgets.chunk_log import ChunkLog
 from grafo_tui.widgets.node_details import NodeDetails
 from grafo_tui.widgets.output_panel import OutputPanel
 from grafo_tui.widgets.status_line import StatusLine
 from grafo_tui.widgets.task_tree import TaskTree
+from grafo_tui.widgets.timeline import Timeline
 
 MAX_BATCH = 20_000
 """Queue items applied per drain, so one flood cannot freeze the screen."""
@@ -44,8 +53,13 @@ TICK = 0.2
 """Seconds between redraws of running times and spinners when no event arrives."""
 
 
-class GrafoApp(App[None]):
-    """Run a pipeline through a `PipelineRunner` and show its tree live."""
+class GrafoApp(DebugCommands, App[None]):
+    """Run a pipeline through a `PipelineRunner` and show its tree live.
+
+    `block_threshold` is how many seconds the pipeline's event loop may be
+    stuck before the app reports the node that blocks it (`None`: never).
+    `export_dir` is where the export key writes its files.
+    """
 
     CSS_PATH = "app.tcss"
     TITLE = "grafo-tui"
@@ -57,19 +71,34 @@ class GrafoApp(App[None]):
         Binding("p", "toggle_pause", "Pause", id="toggle_pause"),
         Binding("s", "step", "Step", id="step"),
         Binding("r", "rerun", "Re-run", id="rerun"),
+        *DEBUG_BINDINGS,
         Binding("f", "toggle_filter", "Filter log", id="toggle_filter"),
-        Binding("h", "toggle_finished", "Hide done", id="toggle_finished"),
+        Binding("h", "toggle_finished", "Hide done", id="toggle_finished", show=False),
         Binding("slash", "jump", "Jump", id="jump"),
         Binding("question_mark", "help", "Help", id="help"),
         Binding("q", "request_quit", "Quit", id="quit"),
     ]
 
     def __init__(
-        self, runner: PipelineRunner, *, clock: Callable[[], float] = time.monotonic
+        self,
+        runner: PipelineRunner,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        block_threshold: float | None = DEFAULT_THRESHOLD,
+        export_dir: pathlib.Path | None = None,
     ) -> None:
         super().__init__()
         self.runner = runner
         self.clock = clock
+        self.init_debugging(export_dir)
+        self.watchdog: LoopWatchdog | None = None
+        target = getattr(runner, "loop_and_thread", None)
+        if block_threshold is not None and target is not None:
+            self.watchdog = LoopWatchdog(
+                lambda item: self.runner.queue.put(item),
+                target,
+                threshold=block_threshold,
+            )
         self.model = RunModel()
         self.pipeline_ended = False
         self._notices_shown: set[str] = set()
@@ -80,6 +109,7 @@ class GrafoApp(App[None]):
         self.chunk_log = ChunkLog(id="log")
         self.output_panel = OutputPanel(id="output")
         self.status_line = StatusLine(clock=clock, id="status")
+        self.timeline = Timeline(clock=clock, id="timeline")
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -94,17 +124,25 @@ class GrafoApp(App[None]):
                         yield self.output_panel
                     with TabPane("About", id="about-tab"):
                         yield AboutPanel(self.runner.module_doc, id="about")
+            yield self.timeline
         yield self.status_line
         yield Footer()
 
     def on_mount(self) -> None:
         self.task_tree.border_title = "Tree"
         self.details.border_title = "Node"
+        self.timeline.border_title = "Timeline"
+        self.timeline.display = False
         self.task_tree.focus()
         self.runner.start()
+        if self.watchdog is not None:
+            self.watchdog.start()
         self.set_interval(0.05, self.drain_queue)
+        self.set_interval(WHERE_INTERVAL, self.poll_where)
 
     async def on_unmount(self) -> None:
+        if self.watchdog is not None:
+            self.watchdog.stop()
         await asyncio.to_thread(self.runner.stop)
 
     @property
@@ -116,19 +154,27 @@ class GrafoApp(App[None]):
         """Apply the queued events and messages, then refresh the widgets once."""
         log_lines: list[LogLine] = []
         printed: list[str] = []
-        count = 0
-        for count in range(1, MAX_BATCH + 1):
+        drained: list[Any] = []
+        for _ in range(MAX_BATCH):
             try:
                 item = self.runner.queue.get_nowait()
             except queue.Empty:
-                count -= 1
                 break
+            drained.append(item)
             if isinstance(item, events.Event):
                 line = self.model.apply(item)
                 if line is not None:
                     log_lines.append(line)
+            elif isinstance(item, LoopBlocked):
+                self.model.loop_blocked(
+                    item.node_id, item.file, item.line, item.function, item.since
+                )
+            elif isinstance(item, LoopUnblocked):
+                log_lines.append(self.model.loop_unblocked(item.node_id, item.seconds))
             else:
                 self._handle_message(item, printed)
+        count = len(drained)
+        self.record_items(drained)
         self.chunk_log.write_lines(log_lines)
         self.output_panel.write_output(printed)
 
@@ -145,6 +191,8 @@ class GrafoApp(App[None]):
         self.task_tree.update()
         self.details.show(self.model, self.selected_id)
         self.status_line.show(self.model, ended=self.pipeline_ended)
+        if self.timeline.display:
+            self.timeline.show(self.model, self.selected_id)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
@@ -155,6 +203,8 @@ class GrafoApp(App[None]):
 
     def on_tree_node_highlighted(self) -> None:
         self.details.show(self.model, self.selected_id)
+        if self.timeline.display:
+            self.timeline.show(self.model, self.selected_id)
 
     def _handle_message(self, item: Any, printed: list[str]) -> None:
         if isinstance(item, OutputWritten):

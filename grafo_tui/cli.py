@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 from grafo_tui import __version__
 from grafo_tui.export import ExportError, RunExporter
 from grafo_tui.headless import EXIT_INTERRUPTED, EXIT_LOAD_ERROR, run_headless
 from grafo_tui.loader import LoadError, LoadSpec, parse_target
 from grafo_tui.runner import PipelineRunner
+from grafo_tui.watchdog import DEFAULT_THRESHOLD
 
 _DESCRIPTION = """\
 Run a pipeline file and draw its task tree live.
@@ -63,12 +69,32 @@ def build_parser() -> argparse.ArgumentParser:
         "instant events, running nodes as a counter",
     )
     parser.add_argument(
+        "--block-threshold",
+        metavar="SECONDS",
+        type=_seconds,
+        default=DEFAULT_THRESHOLD,
+        help="report node code that blocks the pipeline's event loop for more "
+        "than SECONDS (default %(default)s; 0 turns the check off)",
+    )
+    parser.add_argument(
         "--version",
         action="version",
         version=f"%(prog)s {__version__}",
         help="print the version of grafo-tui and exit",
     )
     return parser
+
+
+def _seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a number of seconds"
+        ) from None
+    if not 0 <= seconds < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not 0 or more seconds")
+    return seconds
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -81,7 +107,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(exc, file=sys.stderr)
         return EXIT_LOAD_ERROR
     try:
-        return _run(spec, exporter, headless=args.headless)
+        return _run(
+            spec,
+            exporter,
+            headless=args.headless,
+            block_threshold=args.block_threshold or None,
+        )
     finally:
         try:
             exporter.close()
@@ -90,11 +121,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(exc, file=sys.stderr)
 
 
-def _run(spec: LoadSpec, exporter: RunExporter, *, headless: bool) -> int:
+def _run(
+    spec: LoadSpec,
+    exporter: RunExporter,
+    *,
+    headless: bool,
+    block_threshold: float | None = DEFAULT_THRESHOLD,
+) -> int:
     try:
         if headless:
             return run_headless(spec, exporter=exporter)
-        return _run_screen(PipelineRunner(spec), exporter)
+        # The screen keeps a run with failed nodes open, so they can be retried.
+        runner = PipelineRunner(spec, hold_on_error=True)
+        return _run_screen(runner, exporter, block_threshold=block_threshold)
     except LoadError as exc:
         print(exc, file=sys.stderr)
         return EXIT_LOAD_ERROR
@@ -103,7 +142,12 @@ def _run(spec: LoadSpec, exporter: RunExporter, *, headless: bool) -> int:
         return EXIT_INTERRUPTED
 
 
-def _run_screen(runner: PipelineRunner, exporter: RunExporter) -> int:
+def _run_screen(
+    runner: PipelineRunner,
+    exporter: RunExporter,
+    *,
+    block_threshold: float | None = DEFAULT_THRESHOLD,
+) -> int:
     # Until the app feeds the exporter itself, wrapping the queue keeps the
     # files complete in screen mode too.
     if exporter.enabled:
@@ -119,9 +163,48 @@ def _run_screen(runner: PipelineRunner, exporter: RunExporter) -> int:
             file=sys.stderr,
         )
         return EXIT_LOAD_ERROR
-    app = GrafoApp(runner)
+    # Only a changed threshold is passed, so stand-in app classes that take
+    # just the runner keep working.
+    options = {}
+    if block_threshold != DEFAULT_THRESHOLD:
+        options["block_threshold"] = block_threshold
+    app = GrafoApp(runner, **options)
+    interrupted: list[int] = []
     try:
-        app.run()
+        with _exit_on_sigint(app, interrupted):
+            app.run()
     finally:
         runner.stop()
+    if interrupted:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     return app.return_code or 0
+
+
+@contextlib.contextmanager
+def _exit_on_sigint(app: Any, interrupted: list[int]) -> Iterator[None]:
+    """Make SIGINT (Ctrl+C from outside the screen, or `kill -INT`) end the app.
+
+    The app's terminal is in raw mode, so Ctrl+C typed in it is a key, not a
+    signal. A SIGINT sent to the process otherwise cancels Textual's main task,
+    which Textual treats as a normal exit with status 0. Here it appends the
+    signal number to `interrupted` and asks the app to exit, so the caller can
+    report the interruption.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_sigint(signal_number: int, frame: Any) -> None:
+        interrupted.append(signal_number)
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            raise KeyboardInterrupt from None
+        loop.call_soon_threadsafe(app.exit, None, EXIT_INTERRUPTED)
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)

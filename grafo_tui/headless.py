@@ -25,6 +25,7 @@ EXIT_LOAD_ERROR = 2
 EXIT_INTERRUPTED = 130
 
 _LABEL_WIDTH = 24
+_ERROR_MESSAGE_LIMIT = 200
 _FAILED_STATES = frozenset({NodeState.FAILED, NodeState.TIMED_OUT})
 
 _value_repr = reprlib.Repr()
@@ -224,8 +225,7 @@ def describe(event: events.Event, run: _RunRecord) -> str:
                 f"{short_repr(event.output)}{chunks}"
             )
         case events.NodeFailed():
-            error = f"{type(event.error).__name__}: {event.error}"
-            return f"{event.duration:.3f} s, {escape_control(error)}"
+            return f"{event.duration:.3f} s, {describe_error(event.error)}"
         case events.NodeTimedOut():
             return f"{event.duration:.3f} s, timeout {event.timeout} s"
         case events.NodeCancelled():
@@ -233,6 +233,28 @@ def describe(event: events.Event, run: _RunRecord) -> str:
         case events.NodeSkipped():
             return escape_control(event.reason)
     return ""
+
+
+def describe_error(error: BaseException) -> str:
+    """Return "Type: message (note) (note)" for an error, on one line.
+
+    The notes name the hook or lambda that raised, when the engine added
+    them. A message longer than `_ERROR_MESSAGE_LIMIT` characters is cut, and
+    a `__str__` that raises is reported instead of propagating.
+    """
+    try:
+        message = str(error)
+    except Exception as exc:
+        message = f"<str() of the error raised {type(exc).__name__}>"
+    if len(message) > _ERROR_MESSAGE_LIMIT:
+        message = message[: _ERROR_MESSAGE_LIMIT - 3] + "..."
+    text = f"{type(error).__name__}: {message}"
+    notes = getattr(error, "__notes__", None)
+    if isinstance(notes, list):
+        for note in notes:
+            if isinstance(note, str):
+                text += f" ({note})"
+    return escape_control(text)
 
 
 def _format_summary(run: _RunRecord) -> str:

@@ -9,6 +9,7 @@ import os
 import pathlib
 import sys
 import sysconfig
+import threading
 import traceback
 import types
 from collections.abc import Callable, Iterator
@@ -294,6 +295,14 @@ def execute_module(pipeline: PipelineFile, module: types.ModuleType) -> None:
                 f"{pipeline.path} called sys.exit({exc.code!r}). grafo-tui treats a "
                 f"non-zero exit status as a failure of the pipeline."
             ) from None
+    except KeyboardInterrupt as exc:
+        # Ctrl+C reaches only the main thread. On another thread (the runner's)
+        # the pipeline's own code raised it, so it is the pipeline's failure.
+        if threading.current_thread() is threading.main_thread():
+            raise
+        action = "Running" if pipeline.is_script else "Importing"
+        message = describe_user_exception(exc, f"{action} {pipeline.path}")
+        raise LoadError(message) from None
     except Exception as exc:
         action = "Running" if pipeline.is_script else "Importing"
         message = describe_user_exception(exc, f"{action} {pipeline.path}")

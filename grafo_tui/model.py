@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sysconfig
 import traceback
 from collections import Counter
 from dataclasses import dataclass, field
@@ -13,7 +15,25 @@ from grafo_core.events import NodeState
 NODE_COLOURS = 6
 """Number of colours that log lines cycle through, one per node in added order."""
 
+_LIBRARY_DIRS = tuple(
+    sysconfig.get_paths()[name] for name in ("stdlib", "purelib", "platlib")
+)
+
+RETRYABLE = frozenset({NodeState.FAILED, NodeState.TIMED_OUT, NodeState.CANCELLED})
+"""States from which `TreeExecutor.retry` runs a node again."""
+
 _CONTROL_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+@dataclass(slots=True)
+class RunSpan:
+    """One run of a node: from `NodeStarted` to the event that ended it."""
+
+    start: float
+    end: float | None = None
+    """`None` while the node runs."""
+    state: NodeState = NodeState.RUNNING
+    """The state the run ended in, or `RUNNING`."""
 
 
 @dataclass(slots=True)
@@ -33,6 +53,8 @@ class NodeView:
     """Parent id -> the parameter its output is forwarded to, or `None`."""
     children: list[str] = field(default_factory=list)
     kwargs: tuple[tuple[str, str], ...] = ()
+    kwarg_types: dict[str, str] = field(default_factory=dict)
+    """Keyword argument name -> type name of the value the last run received."""
     output_repr: str | None = None
     output_type: str | None = None
     chunk_count: int = 0
@@ -49,6 +71,15 @@ class NodeView:
     """The formatted traceback of `error`."""
     end_reason: str | None = None
     """The reason the node was cancelled, skipped or timed out."""
+    spans: list[RunSpan] = field(default_factory=list)
+    """Every run of the node in this run, oldest first."""
+    blocked_at: str | None = None
+    """``file:line`` where the node blocks the event loop now, or `None`."""
+    has_breakpoint: bool = False
+    fault: str | None = None
+    """The fault armed for the node's next run, described for the user."""
+    awaiting: tuple[tuple[str, int, str], ...] = ()
+    """``(file, line, function)`` frames of the running node, innermost last."""
 
     def elapsed(self, now: float) -> float | None:
         """Return the duration of the last run, or of the current one so far."""
@@ -66,7 +97,7 @@ class LogLine:
         node_id: The node concerned, or `None` for run-wide lines.
         label: The node's label, or "" for run-wide lines.
         text: The text to show; control characters are already escaped.
-        kind: "chunk", "result", "error" or "run".
+        kind: "chunk", "result", "error", "warning" or "run".
         colour: The node's colour index, below `NODE_COLOURS`.
     """
 
@@ -76,6 +107,39 @@ class LogLine:
     text: str
     kind: str
     colour: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class LoopBlock:
+    """Node code that blocks the pipeline's event loop now.
+
+    Attributes:
+        node_id: The blocking node, or `None` when the loop's thread is
+            outside node code.
+        location: ``file:line`` of the blocking call, the file shortened.
+        function: The function that contains the line.
+        since: `time.monotonic()` when the block was first seen.
+    """
+
+    node_id: str | None
+    location: str
+    function: str
+    since: float
+
+
+def short_location(file: str, line: int) -> str:
+    """Return ``file:line`` with `file` relative to the working directory, or
+    to the standard library or site-packages, when it is below one of them."""
+    if not file:
+        return "unknown location"
+    for base in (os.getcwd(), *_LIBRARY_DIRS):
+        try:
+            relative = os.path.relpath(file, base)
+        except ValueError:  # another drive on Windows
+            continue
+        if not relative.startswith(".."):
+            return f"{relative}:{line}"
+    return f"{file}:{line}"
 
 
 def escape_control(text: str) -> str:
@@ -121,6 +185,16 @@ class RunModel:
         """Nodes whose failure or timeout stopped the run from starting others."""
         self.max_running = 0
         self.structure_version = 0
+        self.held: str | None = None
+        """Why the run is held open for retries (`RunHeld`), or `None`."""
+        self.paused_at: str | None = None
+        """The node whose breakpoint paused the run, or `None`."""
+        self.running_history: list[tuple[float, int]] = []
+        """``(time, running count)`` after every change of the running count."""
+        self.blocking: LoopBlock | None = None
+        """The event loop block going on now, or `None`."""
+        self.block_count = 0
+        self.longest_block = 0.0
         self._running: set[str] = set()
         self._added = 0
 
@@ -177,6 +251,58 @@ class RunModel:
             return None
         return handler(self, event)
 
+    def loop_blocked(
+        self, node_id: str | None, file: str, line: int, function: str, since: float
+    ) -> None:
+        """Record that the pipeline's event loop is blocked, by `node_id` if known."""
+        block = LoopBlock(node_id, short_location(file, line), function, since)
+        self.blocking = block
+        node = self.nodes.get(node_id) if node_id is not None else None
+        if node is not None:
+            node.blocked_at = block.location
+
+    def loop_unblocked(self, node_id: str | None, seconds: float) -> LogLine:
+        """Record the end of a block; return its log line."""
+        block = self.blocking
+        self.blocking = None
+        self.block_count += 1
+        self.longest_block = max(self.longest_block, seconds)
+        node = self.nodes.get(node_id) if node_id is not None else None
+        if node is not None:
+            node.blocked_at = None
+        where = f" at {block.location} in {block.function}" if block else ""
+        text = f"blocked the event loop for {seconds:.2f} s{where}"
+        if node is None:
+            text = f"code outside any node {text}"
+        moment = block.since + seconds if block else self.started_at or 0.0
+        return LogLine(
+            time=self._since_start(moment),
+            node_id=node_id,
+            label=node.label if node is not None else "event loop",
+            text=text,
+            kind="warning",
+            colour=node.colour if node is not None else 0,
+        )
+
+    def running_samples(self, start: float, end: float, count: int) -> list[int]:
+        """Return the max number of running nodes in each of `count` equal slices
+        of the time from `start` to `end`."""
+        if count <= 0:
+            return []
+        samples = [0] * count
+        width = (end - start) / count if end > start else 1.0
+        history = self.running_history
+        for index, (moment, running) in enumerate(history):
+            if not running:
+                continue
+            following = history[index + 1][0] if index + 1 < len(history) else end
+            first = int((moment - start) / width)
+            # An interval that ends on a slice boundary does not reach the next slice.
+            last = int((following - start) / width - 1e-9)
+            for column in range(max(0, first), min(count - 1, max(first, last)) + 1):
+                samples[column] = max(samples[column], running)
+        return samples
+
     def orphaned_by_removal(self, node_id: str) -> list[str]:
         """Return the descendants that removing `node_id` leaves without any parent.
 
@@ -211,6 +337,8 @@ class RunModel:
             failed = ", ".join(self.label(i) for i in self.failed_ids)
             return f"No new node starts because {failed} failed."
         if node.state is NodeState.READY:
+            if self.paused_at == node_id:
+                return "The run paused at its breakpoint: step (s) or resume (p)."
             return self._explain_ready()
         return self._explain_waiting(node)
 
@@ -218,6 +346,8 @@ class RunModel:
         text = f"It ended: {node.state.value.replace('_', ' ')}."
         if node.end_reason:
             text += f" {node.end_reason}"
+        if self.held and node.state in RETRYABLE:
+            text += " The run is held: press t to retry it, e to end the run."
         return text
 
     def _explain_ready(self) -> str:
@@ -282,7 +412,22 @@ class RunModel:
 
     def _end_run(self, node: NodeView, event: events.Event) -> None:
         node.finished_at = event.time
-        self._running.discard(node.node_id)
+        node.awaiting = ()
+        if node.spans and node.spans[-1].end is None:
+            node.spans[-1].end = event.time
+            node.spans[-1].state = node.state
+        self._set_running(event.time, discard=node.node_id)
+
+    def _set_running(
+        self, time: float, *, add: str | None = None, discard: str | None = None
+    ) -> None:
+        before = len(self._running)
+        if add is not None:
+            self._running.add(add)
+        if discard is not None:
+            self._running.discard(discard)
+        if len(self._running) != before:
+            self.running_history.append((time, len(self._running)))
 
 
 def _on_run_started(model: RunModel, event: events.RunStarted) -> LogLine:
@@ -301,7 +446,14 @@ def _on_run_finished(model: RunModel, event: events.RunFinished) -> LogLine:
     model.finished_at = event.time
     model.error_count = event.error_count
     model.cancelled = event.cancelled
+    model.held = None
+    model.paused_at = None
+    for node_id in model._running:
+        node = model.nodes.get(node_id)
+        if node is not None and node.spans and node.spans[-1].end is None:
+            node.spans[-1].end = event.time
     model._running.clear()
+    model.running_history.append((event.time, 0))
     outcome = "was stopped" if event.cancelled else "finished"
     errors = ""
     if event.error_count:
@@ -312,6 +464,23 @@ def _on_run_finished(model: RunModel, event: events.RunFinished) -> LogLine:
 
 def _on_paused(model: RunModel, event: events.Event) -> None:
     model.paused = isinstance(event, events.RunPaused)
+    model.paused_at = event.node_id if model.paused else None
+
+
+def _on_held(model: RunModel, event: events.RunHeld) -> LogLine:
+    model.held = event.reason
+    return model._line(event, f"run {event.run_id} held: {event.reason}", "run")
+
+
+def _on_reset(model: RunModel, event: events.NodeReset) -> None:
+    node = model._node(event)
+    model.held = None
+    if node is None:
+        return
+    node.finished_at = None
+    node.end_reason = escape_control(event.reason)
+    if node.node_id in model.failed_ids:
+        model.failed_ids.remove(node.node_id)
 
 
 def _on_max_workers(model: RunModel, event: events.MaxWorkersChanged) -> None:
@@ -342,7 +511,7 @@ def _on_node_removed(model: RunModel, event: events.NodeRemoved) -> None:
     node = model.nodes.pop(event.node_id, None)
     if node is None:
         return
-    model._running.discard(event.node_id)
+    model._set_running(event.time, discard=event.node_id)
     for parent_id in node.parents:
         parent = model.nodes.get(parent_id)
         if parent is not None and event.node_id in parent.children:
@@ -391,6 +560,12 @@ def _on_node_started(model: RunModel, event: events.NodeStarted) -> None:
         return
     node.runs = event.attempt
     node.kwargs = tuple(event.kwargs_reprs())
+    node.kwarg_types = {
+        name: type(value).__name__ for name, value in event.kwargs.items()
+    }
+    node.spans.append(RunSpan(event.time))
+    node.fault = None
+    node.awaiting = ()
     node.started_at = event.time
     node.finished_at = None
     node.duration = None
@@ -398,7 +573,10 @@ def _on_node_started(model: RunModel, event: events.NodeStarted) -> None:
     node.error = None
     node.error_text = None
     node.end_reason = None
-    model._running.add(node.node_id)
+    model.held = None
+    if model.paused_at == node.node_id:
+        model.paused_at = None
+    model._set_running(event.time, add=node.node_id)
     model.max_running = max(model.max_running, len(model._running))
 
 
@@ -469,6 +647,8 @@ _HANDLERS: dict[type[events.Event], Any] = {
     events.RunFinished: _on_run_finished,
     events.RunPaused: _on_paused,
     events.RunResumed: _on_paused,
+    events.RunHeld: _on_held,
+    events.NodeReset: _on_reset,
     events.MaxWorkersChanged: _on_max_workers,
     events.NodeAdded: _on_node_added,
     events.NodeRemoved: _on_node_removed,

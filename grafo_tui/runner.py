@@ -15,6 +15,7 @@ import logging
 import queue
 import sys
 import threading
+import time
 import types
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from grafo_tui.loader import (
     async_functions_of,
     build_executor,
     create_module,
+    describe_user_exception,
     execute_module,
     pipeline_environment,
     read_pipeline_file,
@@ -203,6 +205,74 @@ def _captured_output(put: Callable[[Any], None]) -> Any:
 _RERUN = "rerun"
 _STOP = "stop"
 
+MAX_QUEUED_EVENTS = 100_000
+"""Queue length above which the pipeline thread waits for the consumer.
+
+A node that yields chunks in a tight loop produces events faster than the
+screen applies them (about 60,000 a second on a 2-CPU machine), so without a
+limit the queue, and memory, would grow with the run's length.
+"""
+
+_CHECK_EVERY = 1024
+"""Events put between two checks of the queue's length."""
+
+_STALLED_AFTER = 1.0
+"""Seconds without the queue shrinking after which the consumer counts as gone."""
+
+
+class _ThrottledPut:
+    """The engine subscriber that puts events on the queue, with backpressure.
+
+    Every `_CHECK_EVERY` events it checks the queue's length. Above
+    `MAX_QUEUED_EVENTS` it blocks the pipeline thread, and so the pipeline's
+    event loop, until the consumer has taken the queue down to half that.
+    Nothing is dropped. If the queue stops shrinking for `_STALLED_AFTER`
+    seconds, nobody is consuming, so it stops waiting until the queue is
+    short again rather than block the pipeline for ever.
+
+    NOTE: while the thread waits, no node makes progress but wall-clock time
+    passes, so a node's timeout can expire during the wait.
+    """
+
+    def __init__(
+        self, target: queue.SimpleQueue[Any], stopping: Callable[[], bool]
+    ) -> None:
+        self._put = target.put
+        self._size = target.qsize
+        self._stopping = stopping
+        self._count = 0
+        self._consumer_gone = False
+        self.waits = 0
+        """How many times the pipeline thread waited for the consumer."""
+
+    def __call__(self, item: Any) -> None:
+        self._put(item)
+        self._count += 1
+        if self._count % _CHECK_EVERY:
+            return
+        size = self._size()
+        if self._consumer_gone:
+            self._consumer_gone = size > MAX_QUEUED_EVENTS // 2
+        elif size > MAX_QUEUED_EVENTS:
+            self._wait()
+
+    def _wait(self) -> None:
+        self.waits += 1
+        smallest = self._size()
+        progress_at = time.monotonic()
+        while not self._stopping():
+            size = self._size()
+            if size <= MAX_QUEUED_EVENTS // 2:
+                return
+            now = time.monotonic()
+            if size < smallest:
+                smallest = size
+                progress_at = now
+            elif now - progress_at > _STALLED_AFTER:
+                self._consumer_gone = True
+                return
+            time.sleep(0.002)
+
 
 class PipelineRunner:
     """Run a pipeline file on a thread of its own and report on `queue`.
@@ -220,10 +290,14 @@ class PipelineRunner:
             filled once the module is loaded.
         executor: The executor of the current or last run.
         loop: The event loop that runs the pipeline now, or `None`.
+        hold_on_error: Set `TreeExecutor.hold_on_error` on every run before it
+            starts, so a run with failed nodes stays open for retries until
+            `release()`.
     """
 
-    def __init__(self, spec: LoadSpec) -> None:
+    def __init__(self, spec: LoadSpec, *, hold_on_error: bool = False) -> None:
         self.spec = spec
+        self.hold_on_error = hold_on_error
         self.queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self.module_doc: str | None = None
         self.functions: dict[str, Callable[..., Any]] = {}
@@ -257,6 +331,17 @@ class PipelineRunner:
     def finished(self) -> bool:
         """Whether the pipeline's work is over and `PipelineEnded` was sent."""
         return self._finished
+
+    def loop_and_thread(self) -> tuple[asyncio.AbstractEventLoop, int] | None:
+        """Return the pipeline's current loop and the id of its thread, or `None`.
+
+        Safe to call from any thread; a loop watchdog polls it.
+        """
+        loop = self.loop
+        thread_id = self._thread_id
+        if loop is None or thread_id is None:
+            return None
+        return loop, thread_id
 
     # --- commands from other threads -----------------------------------------
 
@@ -385,8 +470,10 @@ class PipelineRunner:
             with _captured_output(self.queue.put) as route:
                 while self._run_pass(route) == _RERUN:
                     pass
-        except Exception as exc:
-            # A bug here must not leave the consumer waiting for PipelineEnded.
+        except BaseException as exc:
+            # A bug here, or a SystemExit or KeyboardInterrupt from the
+            # pipeline that escaped, must not leave the consumer waiting for
+            # PipelineEnded. The thread is a daemon: nothing else catches it.
             logger.exception("The pipeline thread of %s failed", self.spec.path)
             if not self._finished:
                 self._finished = True
@@ -456,20 +543,55 @@ class PipelineRunner:
     ) -> LoadError | None:
         module = self._preloaded_module
         self._preloaded_module = None
-        self.loop = runner.get_loop()
+        loop = runner.get_loop()
+        self.loop = loop
         self._in_pass = True
         try:
             if self._stopping:
                 return None
             with pipeline_environment(pipeline):
-                runner.run(self._build_and_run(pipeline, module))
+                main = loop.create_task(self._build_and_run(pipeline, module))
+                return self._run_main_task(pipeline, loop, main)
         except LoadError as exc:
             return exc
         except asyncio.CancelledError:
             return None
         finally:
             self._in_pass = False
-        return None
+
+    def _run_main_task(
+        self,
+        pipeline: PipelineFile,
+        loop: asyncio.AbstractEventLoop,
+        main: asyncio.Task[None],
+    ) -> LoadError | None:
+        """Run the loop until `main` ends, surviving SystemExit and KeyboardInterrupt.
+
+        asyncio lets these two exceptions escape the event loop when a task
+        raises them, so a node that raises one would stop the whole pipeline
+        without a report. The task has recorded the exception by then, so
+        running the loop again lets the engine report that node as failed
+        and the run go on as for any other failure.
+        """
+        while True:
+            try:
+                loop.run_until_complete(main)
+                return None
+            except (SystemExit, KeyboardInterrupt) as exc:
+                if main.done():
+                    # The builder itself raised it, not a node.
+                    return LoadError(
+                        describe_user_exception(
+                            exc, f"Building the tree of {pipeline.path}"
+                        )
+                    )
+                self.queue.put(
+                    Notice(
+                        f"A node raised {type(exc).__name__}, which would stop "
+                        f"the program; grafo-tui reports it as that node's "
+                        f"failure instead."
+                    )
+                )
 
     async def _build_and_run(
         self, pipeline: PipelineFile, module: types.ModuleType | None
@@ -483,7 +605,10 @@ class PipelineRunner:
             builder = resolve_builder(module, pipeline)
             executor = await build_executor(builder, pipeline)
             self.executor = executor
-            await executor.run()
+            # `run()` would return every output and Chunk of the run in one
+            # list, which nobody reads here; `yielding()` lets each go at once.
+            async for _ in executor.yielding():
+                pass
         finally:
             self._main_task = None
 
@@ -537,6 +662,8 @@ class PipelineRunner:
 
         self._runs_started += 1
         self.executor = executor
+        if self.hold_on_error:
+            executor.hold_on_error = True
         _reinstall_proxies()
         if self._module is not None:
             self.functions = async_functions_of(self._module)
@@ -546,7 +673,8 @@ class PipelineRunner:
         self._run_errors.append(executor.errors)
         key = id(executor)
         if key not in self._attached:
-            unsubscribe = executor.subscribe(self.queue.put)
+            put = _ThrottledPut(self.queue, lambda: self._stopping)
+            unsubscribe = executor.subscribe(put)
             self._attached[key] = (executor, unsubscribe)
         if self._stopping and task is not None:
             task.cancel()

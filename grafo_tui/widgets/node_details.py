@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 
@@ -10,8 +11,11 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from grafo_tui.model import NodeView, RunModel, escape_control
+import grafo_core
+from grafo_tui.model import NodeView, RunModel, escape_control, short_location
 from grafo_tui.widgets.task_tree import STATE_MARKS, format_duration
+
+_ENGINE_DIR = os.path.dirname(grafo_core.__file__) + os.sep
 
 
 class NodeDetails(VerticalScroll):
@@ -64,7 +68,13 @@ class NodeDetails(VerticalScroll):
             style = self.get_component_rich_style("node-details--error", partial=True)
             _field(text, "error", escape_control(error), style)
 
-        _field(text, "parents", _edges(model, node.parents) or "none")
+        self._add_debugging(text, node)
+        if node.parents:
+            text.append("parents\n", "bold")
+            for line in edge_lines(model, node):
+                text.append(f"  {line}\n")
+        else:
+            _field(text, "parents", "none")
         children = [model.label(child_id) for child_id in node.children]
         _field(text, "children", ", ".join(children) or "none")
 
@@ -89,6 +99,22 @@ class NodeDetails(VerticalScroll):
         text.rstrip()
         return text
 
+    def _add_debugging(self, text: Text, node: NodeView) -> None:
+        if node.blocked_at is not None:
+            style = self.get_component_rich_style("node-details--error", partial=True)
+            _field(text, "blocking", f"the event loop, at {node.blocked_at}", style)
+        # The engine's own frames sit above the node's coroutine in every chain.
+        frames = [f for f in node.awaiting if not f[0].startswith(_ENGINE_DIR)]
+        if frames:
+            file, line, function = frames[-1]
+            _field(text, "awaiting", f"{short_location(file, line)} in {function}")
+            for file, line, function in reversed(frames[-4:-1]):
+                _field(text, "", f"from {short_location(file, line)} in {function}")
+        if node.has_breakpoint:
+            _field(text, "breakpoint", "the run pauses before each start (b clears)")
+        if node.fault is not None:
+            _field(text, "fault", f"next run {node.fault}")
+
     def _add_timing(self, text: Text, model: RunModel, node: NodeView) -> None:
         _field(text, "runs", str(node.runs))
         if node.timeout is not None:
@@ -111,9 +137,18 @@ def _field(text: Text, name: str, value: str, style: Style | str = "") -> None:
     text.append("\n")
 
 
-def _edges(model: RunModel, parents: dict[str, str | None]) -> str:
-    parts = []
-    for parent_id, forward in parents.items():
+def edge_lines(model: RunModel, node: NodeView) -> list[str]:
+    """Return one line per parent edge: the parameter the parent's output is
+    forwarded to and the value the node's last run received there."""
+    received = dict(node.kwargs)
+    lines = []
+    for parent_id, forward in node.parents.items():
         label = model.label(parent_id)
-        parts.append(label if forward is None else f"{label} -> {forward}")
-    return ", ".join(parts)
+        if forward is None:
+            lines.append(f"{label}: passes no data")
+        elif node.runs == 0 or forward not in received:
+            lines.append(f"{label} -> {forward}: not received yet")
+        else:
+            kind = node.kwarg_types.get(forward, "?")
+            lines.append(f"{label} -> {forward} = {received[forward]}  ({kind})")
+    return lines

@@ -41,10 +41,25 @@ class StatusLine(Static):
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(model.description or model.run_id, "bold")
         text.append(f"  {format_duration(model.elapsed(self.clock()))}")
+
         if model.is_finished:
             text.append("  stopped" if model.cancelled else "  finished")
+        elif model.held:
+            text.append("  held: press t to retry, e to end the run", "reverse")
+        elif model.paused_at is not None:
+            label = model.label(model.paused_at)
+            text.append(f"  paused at breakpoint on {label}", "reverse")
         elif model.paused:
             text.append("  paused", "reverse")
+        if model.blocking is not None:
+            blocker_id = model.blocking.node_id
+            name = (
+                model.label(blocker_id)
+                if blocker_id is not None
+                else "code outside any node"
+            )
+            text.append(f"  loop blocked by {name}", "reverse")
+
         counts = model.counts()
         for state in NodeState:
             if counts[state]:
@@ -52,4 +67,10 @@ class StatusLine(Static):
         text.append(f"  | running {model.running_count}, max {model.max_running}")
         if model.max_workers is not None:
             text.append(f", limit {model.max_workers}")
+        if model.block_count:
+            times = "time" if model.block_count == 1 else "times"
+            text.append(
+                f" | loop blocked {model.block_count} {times}, "
+                f"longest {model.longest_block:.2f}s"
+            )
         return text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 
@@ -29,6 +30,8 @@ STATE_MARKS: dict[NodeState, str] = {
 """The mark in front of each node, so states read without colour."""
 
 CYCLE_MARK = "↻"
+BREAKPOINT_MARK = "●"
+"""Shown after the label of a node with a breakpoint."""
 
 
 def state_class(state: NodeState) -> str:
@@ -67,6 +70,7 @@ class TaskTree(Tree[NodeView]):
         "task-tree--cancelled",
         "task-tree--skipped",
         "task-tree--detail",
+        "task-tree--alert",
     }
 
     DEFAULT_CSS = """
@@ -79,6 +83,7 @@ class TaskTree(Tree[NodeView]):
     TaskTree > .task-tree--cancelled { color: $text-warning; }
     TaskTree > .task-tree--skipped { color: $text-muted; }
     TaskTree > .task-tree--detail { color: $text-muted; }
+    TaskTree > .task-tree--alert { color: $text-warning; text-style: bold; }
     """
 
     def __init__(
@@ -183,7 +188,22 @@ class TaskTree(Tree[NodeView]):
             text.append(f" {CYCLE_MARK} cycle", style=detail_style)
         else:
             text.append(self._details(view), style=detail_style)
+        alert = self._alert(view)
+        if alert:
+            style = self.get_component_rich_style("task-tree--alert", partial=True)
+            text.append(alert, style=style)
         return text
+
+    def _alert(self, view: NodeView) -> str:
+        parts = []
+        if view.has_breakpoint:
+            paused = self.model.paused_at == view.node_id
+            parts.append(f"{BREAKPOINT_MARK} {'paused here' if paused else 'break'}")
+        if view.blocked_at is not None:
+            parts.append(f"blocks the loop at {os.path.basename(view.blocked_at)}")
+        if view.fault is not None:
+            parts.append("fault armed")
+        return "  " + " · ".join(parts) if parts else ""
 
     def get_label_width(self, node: TreeNode[NodeView]) -> int:
         view = node.data
