@@ -201,8 +201,12 @@ class Run:
             return
         now = time.monotonic()
         root_set = set(self.roots)
+        # Each edge follows the NodeAdded of its later end, so a consumer
+        # that applies events in batches never sees a node without its
+        # parents once they are known.
         run_id = self.run_id
         emit = self.emit
+        pending = set(added)
         for node in added:
             label, name, module, source = _describe(node)
             emit(
@@ -219,13 +223,12 @@ class Run:
                     source,
                 )
             )
-        added_set = set(added)
-        for node in added:
+            pending.discard(node)
             for parent in node._parents:
-                if parent in states:
+                if parent in states and parent not in pending:
                     self._emit_edge(parent, node, now)
             for child in node._children:
-                if child in states and child not in added_set:
+                if child in states and child not in pending and child is not node:
                     self._emit_edge(node, child, now)
 
     def _emit_edge(self, parent: Node[Any], child: Node[Any], now: float) -> None:

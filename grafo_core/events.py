@@ -342,27 +342,33 @@ class NodeSkipped(NamedTuple):
     reason: str
 
 
-for _event_type in (
-    RunStarted,
-    RunFinished,
-    RunPaused,
-    RunHeld,
-    RunResumed,
-    MaxWorkersChanged,
-    NodeAdded,
-    NodeRemoved,
-    EdgeAdded,
-    EdgeRemoved,
-    NodeQueued,
-    NodeStarted,
-    ChunkEmitted,
-    NodeSucceeded,
-    NodeFailed,
-    NodeTimedOut,
-    NodeCancelled,
-    NodeReset,
-    NodeSkipped,
-):
+EVENT_TYPES: frozenset[type] = frozenset(
+    {
+        RunStarted,
+        RunFinished,
+        RunPaused,
+        RunHeld,
+        RunResumed,
+        MaxWorkersChanged,
+        NodeAdded,
+        NodeRemoved,
+        EdgeAdded,
+        EdgeRemoved,
+        NodeQueued,
+        NodeStarted,
+        ChunkEmitted,
+        NodeSucceeded,
+        NodeFailed,
+        NodeTimedOut,
+        NodeCancelled,
+        NodeReset,
+        NodeSkipped,
+    }
+)
+"""Every event class. ``type(item) in EVENT_TYPES`` is much faster than
+``isinstance(item, Event)``, which goes through the ABC registry."""
+
+for _event_type in EVENT_TYPES:
     Event.register(_event_type)
 
 

@@ -50,8 +50,11 @@ class NodeDetails(VerticalScroll):
         else:
             text = self._describe(model, node)
         if text != self._shown:
+            # A layout pass resizes the scroll area. Lines of the same lengths
+            # wrap the same way, so only a change in a line's length needs one.
+            relayout = _line_lengths(text) != _line_lengths(self._shown)
             self._shown = text
-            self._body.update(text)
+            self._body.update(text, layout=relayout)
 
     def _describe(self, model: RunModel, node: NodeView) -> Text:
         text = Text()
@@ -152,3 +155,7 @@ def edge_lines(model: RunModel, node: NodeView) -> list[str]:
             kind = node.kwarg_types.get(forward, "?")
             lines.append(f"{label} -> {forward} = {received[forward]}  ({kind})")
     return lines
+
+
+def _line_lengths(text: Text) -> list[int]:
+    return [len(line) for line in text.plain.split("\n")]

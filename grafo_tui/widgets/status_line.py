@@ -32,7 +32,8 @@ class StatusLine(Static):
         text = self.describe(model, ended=ended)
         if text != self._shown:
             self._shown = text
-            self.update(text)
+            # The line is one row high whatever it says, so no layout pass.
+            self.update(text, layout=False)
 
     def describe(self, model: RunModel, *, ended: bool = False) -> Text:
         """Return the status text for `model`."""

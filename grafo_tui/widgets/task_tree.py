@@ -86,6 +86,9 @@ class TaskTree(Tree[NodeView]):
     TaskTree > .task-tree--alert { color: $text-warning; text-style: bold; }
     """
 
+    _deferring_invalidate = False
+    _invalidate_deferred = False
+
     def __init__(
         self,
         *,
@@ -227,7 +230,32 @@ class TaskTree(Tree[NodeView]):
             parts.append(f"run {view.runs}")
         return "  " + " · ".join(parts) if parts else ""
 
+    def process_label(self, label: str | Text) -> Text:
+        # Labels are drawn by `render_label` from node data; placements carry
+        # an empty Text, so parsing it as markup is wasted work.
+        if isinstance(label, Text):
+            return label
+        return super().process_label(label)
+
+    def _invalidate(self) -> None:
+        # NOTE: overrides a private method of Textual's Tree (8.2.8), which
+        # every add and remove calls; `_sync_layout` runs it once at the end.
+        if self._deferring_invalidate:
+            self._invalidate_deferred = True
+            return
+        super()._invalidate()
+
     def _sync_layout(self) -> None:
+        self._deferring_invalidate = True
+        try:
+            self._sync_placements()
+        finally:
+            self._deferring_invalidate = False
+            if self._invalidate_deferred:
+                self._invalidate_deferred = False
+                super()._invalidate()
+
+    def _sync_placements(self) -> None:
         model = self.model
         hidden = self._hidden_ids() if self.hide_finished else set()
         stack: list[tuple[TreeNode[NodeView], list[str], frozenset[str]]] = [

@@ -246,3 +246,21 @@ async def test_started_event_shows_lambda_results():
     await executor.run()
     started = recorder.of(events.NodeStarted, "reader")[0]
     assert started.kwargs == {"value": "computed"}
+
+
+async def test_each_edge_follows_both_node_added_events():
+    nodes = [make(f"n{i}") for i in range(6)]
+    # n5 is reached from n1 first, before its other parent n4 is announced.
+    for parent, child in [(0, 1), (0, 2), (2, 3), (3, 4), (1, 5), (4, 5)]:
+        await nodes[parent].connect(nodes[child])
+    executor = TreeExecutor(roots=[nodes[0]])
+    recorder = Recorder(executor)
+    await executor.run()
+    announced = set()
+    for event in recorder.events:
+        if isinstance(event, events.NodeAdded):
+            announced.add(event.node_id)
+        elif isinstance(event, events.EdgeAdded):
+            assert event.parent_id in announced
+            assert event.node_id in announced
+    assert len(recorder.of(events.EdgeAdded)) == 6
