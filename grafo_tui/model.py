@@ -15,6 +15,7 @@ from grafo_tui.model_views import (
     LoopBlock,
     NodeView,
     RunSpan,
+    error_summary,
     escape_control,
     format_chunk,
     short_location,
@@ -28,6 +29,7 @@ __all__ = [
     "NodeView",
     "RunModel",
     "RunSpan",
+    "error_summary",
     "escape_control",
     "format_chunk",
     "short_location",
@@ -362,12 +364,13 @@ def _on_node_added(model: RunModel, event: events.NodeAdded) -> None:
     assert event.node_id is not None
     node = model.nodes.get(event.node_id)
     if node is None:
-        node = NodeView(event.node_id, event.label, colour=model._added % NODE_COLOURS)
+        label = escape_control(event.label)
+        node = NodeView(event.node_id, label, colour=model._added % NODE_COLOURS)
         model._added += 1
         model.nodes[event.node_id] = node
         model.structure_version += 1
-    node.label = event.label
-    node.name = event.name
+    node.label = escape_control(event.label)
+    node.name = escape_control(event.name)
     node.is_generator = event.is_generator
     node.is_root = event.is_root
     node.timeout = event.timeout
@@ -479,10 +482,16 @@ def _on_failed(model: RunModel, event: events.NodeFailed) -> LogLine | None:
     model._end_run(node, event)
     node.duration = event.duration
     node.error = event.error
-    node.error_text = "".join(traceback.format_exception(event.error)).rstrip()
+    node.error_text = _traceback_text(event.error)
     model.failed_ids.append(node.node_id)
-    summary = f"{type(event.error).__name__}: {event.error}"
-    return model._line(event, f"failed: {escape_control(summary)}", "error")
+    return model._line(event, f"failed: {error_summary(event.error)}", "error")
+
+
+def _traceback_text(error: BaseException) -> str:
+    try:
+        return "".join(traceback.format_exception(error)).rstrip()
+    except Exception:  # format_exception calls str(), which may raise
+        return error_summary(error)
 
 
 def _on_timed_out(model: RunModel, event: events.NodeTimedOut) -> LogLine | None:

@@ -7,7 +7,7 @@ import sysconfig
 from dataclasses import dataclass, field
 from typing import Any
 
-from grafo_core.events import NodeState
+from grafo_core.events import NodeState, short_repr
 
 NODE_COLOURS = 6
 """Number of colours that log lines cycle through, one per node in added order."""
@@ -154,7 +154,30 @@ def escape_control(text: str) -> str:
     return "".join(parts)
 
 
+MAX_CHUNK_TEXT = 8_000
+"""Characters of one chunk shown in the log; the rest is cut with a marker.
+A value that is not a string shows a repr of at most `MAX_REPR_TEXT`."""
+
+MAX_REPR_TEXT = 2_000
+
+
 def format_chunk(value: Any) -> str:
-    """Return the log text of a chunk value: strings as they are, else their repr."""
-    text = value if isinstance(value, str) else repr(value)
+    """Return the log text of a chunk value: strings as they are, else a short
+    repr. A repr that raises is replaced by a placeholder, and the text is cut
+    to `MAX_CHUNK_TEXT` characters."""
+    if isinstance(value, str):
+        text = value
+    else:
+        text = short_repr(value, MAX_REPR_TEXT)
+    if len(text) > MAX_CHUNK_TEXT:
+        text = f"{text[:MAX_CHUNK_TEXT]}... ({len(text):,} characters)"
     return escape_control(text)
+
+
+def error_summary(error: BaseException) -> str:
+    """Return ``Type: message`` for an error, even when its `__str__` raises."""
+    try:
+        message = str(error)
+    except Exception as exc:  # a broken __str__ must not break the screen
+        message = f"<str() failed: {type(exc).__name__}>"
+    return escape_control(f"{type(error).__name__}: {message}")

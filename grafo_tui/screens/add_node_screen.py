@@ -12,10 +12,10 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
 from grafo_tui.builtin_nodes import BUILTINS
+from grafo_tui.screens.dialog import Dialog
 
 AUTO = "AUTO"
 """The forward field's value for `Node.AUTO`."""
@@ -146,7 +146,7 @@ def _parse_timeout(text: str, errors: dict[str, str]) -> float | None:
     return timeout
 
 
-class AddNodeScreen(ModalScreen[AddRequest | None]):
+class AddNodeScreen(Dialog[AddRequest | None]):
     """Ask for the new node's id, function, kwargs, forwarding and timeout."""
 
     BINDINGS = [

@@ -8,8 +8,9 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
+
+from grafo_tui.screens.dialog import Dialog
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +64,7 @@ def parse_fault_form(
     return FaultRequest(error, delay), errors
 
 
-class FaultScreen(ModalScreen[FaultRequest | None]):
+class FaultScreen(Dialog[FaultRequest | None]):
     """Ask how the node's next run should misbehave; dismiss with the request."""
 
     BINDINGS = [

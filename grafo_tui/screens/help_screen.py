@@ -6,10 +6,10 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from grafo_core.events import NodeState
+from grafo_tui.screens.dialog import Dialog
 from grafo_tui.widgets.task_tree import CYCLE_MARK, SPINNER, STATE_MARKS
 
 
@@ -30,7 +30,7 @@ def legend_text(keys: list[tuple[str, str]]) -> Text:
     return text
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(Dialog[None]):
     """The legend and keys; any of escape, ? or q closes it."""
 
     BINDINGS = [

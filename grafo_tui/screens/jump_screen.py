@@ -8,12 +8,13 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.suggester import SuggestFromList
 from textual.widgets import Input, Static
 
+from grafo_tui.screens.dialog import Dialog
 
-class JumpScreen(ModalScreen[str | None]):
+
+class JumpScreen(Dialog[str | None]):
     """Read a node id (or label); dismiss with the node's id, or `None`."""
 
     BINDINGS = [

@@ -5,11 +5,12 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from grafo_tui.screens.dialog import Dialog
 
-class QuitScreen(ModalScreen[bool]):
+
+class QuitScreen(Dialog[bool]):
     """Ask whether to stop the run and quit; dismiss with `True` to quit."""
 
     BINDINGS = [

@@ -6,11 +6,11 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
 from grafo_core.events import NodeState
 from grafo_tui.model import RunModel
+from grafo_tui.screens.dialog import Dialog
 
 CASCADE = "cascade"
 SINGLE = "single"
@@ -41,7 +41,7 @@ def describe_removal(model: RunModel, node_id: str) -> str:
     return "\n".join(lines)
 
 
-class RemoveNodeScreen(ModalScreen[str | None]):
+class RemoveNodeScreen(Dialog[str | None]):
     """Say what removing a node does; dismiss with `CASCADE`, `SINGLE` or `None`."""
 
     BINDINGS = [

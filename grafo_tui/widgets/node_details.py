@@ -12,7 +12,13 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 import grafo_core
-from grafo_tui.model import NodeView, RunModel, escape_control, short_location
+from grafo_tui.model import (
+    NodeView,
+    RunModel,
+    error_summary,
+    escape_control,
+    short_location,
+)
 from grafo_tui.widgets.task_tree import STATE_MARKS, format_duration
 
 _ENGINE_DIR = os.path.dirname(grafo_core.__file__) + os.sep
@@ -67,7 +73,7 @@ class NodeDetails(VerticalScroll):
 
         _field(text, "why", model.why_not_running(node.node_id))
         if node.error is not None:
-            error = f"{type(node.error).__name__}: {node.error}"
+            error = error_summary(node.error)
             style = self.get_component_rich_style("node-details--error", partial=True)
             _field(text, "error", escape_control(error), style)
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from textual.widgets import Log
 
+from grafo_tui.model_views import escape_control
+
 
 class OutputPanel(Log):
     """The pipeline's printed text, newest last, bounded to `max_lines`."""
@@ -15,4 +17,7 @@ class OutputPanel(Log):
         """Append a batch of printed text; a line may arrive in several pieces."""
         data = "".join(texts)
         if data:
-            self.write(data, scroll_end=self.is_vertical_scroll_end)
+            # Escape sequences would reach the terminal through the Log, so
+            # control characters are shown escaped; line breaks stay.
+            lines = [escape_control(line) for line in data.split("\n")]
+            self.write("\n".join(lines), scroll_end=self.is_vertical_scroll_end)

@@ -345,11 +345,6 @@ async def test_app_shows_returned_bad_values():
     assert app.return_code in (0, None)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="model.format_chunk calls repr() on chunk values unguarded and uncut: "
-    "a repr that raises crashes drain_queue, and a 10 MB repr becomes one log line",
-)
 async def test_app_shows_bad_chunks():
     app = make_app("bad_values.py:chunks_only")
     async with app.run_test(size=(120, 40)) as pilot:
@@ -360,11 +355,6 @@ async def test_app_shows_bad_chunks():
         assert max(len(line.text) for line in chunks) < 10_000
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="model._on_failed formats the error with f'{event.error}', so an "
-    "exception whose __str__ raises crashes drain_queue",
-)
 async def test_app_shows_error_with_bad_str():
     app = make_app("bad_values.py:bad_str_only")
     async with app.run_test(size=(120, 40)) as pilot:

@@ -127,11 +127,6 @@ async def test_printed_text_draws_no_link(hostile_app):
     assert not has_link(app.output_panel)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="OutputPanel.write_output passes printed text to textual's Log as it "
-    "is, so an ESC character the pipeline prints reaches the terminal",
-)
 async def test_printed_escape_not_sent(hostile_app):
     app, pilot = hostile_app
     app.query_one("#tabs", TabbedContent).active = "output-tab"
@@ -139,11 +134,6 @@ async def test_printed_escape_not_sent(hostile_app):
     assert "\x1b" not in widget_text(app.output_panel)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="node labels reach the tree (TaskTree.node_text) and the log "
-    "(ChunkLog._line_text) unescaped, so an ESC in a node id reaches the terminal",
-)
 async def test_hostile_label_escaped():
     app = make_app("hostile_text.py:hostile_label")
     async with app.run_test(size=SIZE) as pilot:

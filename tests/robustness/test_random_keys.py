@@ -6,7 +6,6 @@ import inspect
 import random
 import unicodedata
 
-import pytest
 from textual import events
 from textual.app import REPLACED_KEYS, _character_to_key, _get_unicode_name_from_key
 
@@ -125,12 +124,6 @@ async def test_random_keys_never_raise(tmp_path):
     assert pressed == PRESSES
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="AddNodeScreen._submit calls dismiss() again for a second "
-    "Input.Submitted that arrives before the dialog has closed, and "
-    "App.pop_screen raises ScreenStackError",
-)
 async def test_double_enter_on_add_form(tmp_path):
     app = new_app(tmp_path)
     async with app.run_test(size=(100, 30)) as pilot:
