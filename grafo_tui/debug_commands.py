@@ -22,8 +22,9 @@ if TYPE_CHECKING:
 WHERE_INTERVAL = 0.25
 """Seconds between two reads of the selected running node's await chain."""
 
-MAX_RECORD = 2_000_000
-"""Queue items kept for the export key; later items are not exported."""
+MAX_RECORD = 200_000
+"""Queue items kept for the export key, so a flood cannot fill memory; later
+items are not exported. `--events` on the command line keeps every one."""
 
 DEBUG_BINDINGS = [
     Binding("v", "toggle_timeline", "Timeline", id="toggle_timeline"),
@@ -221,7 +222,9 @@ class DebugCommands:
         except ExportError as error:
             self.notify(str(error), severity="error", timeout=10)
             return
-        note = "" if len(items) < MAX_RECORD else f" (first {MAX_RECORD} items)"
+        note = ""
+        if len(items) >= MAX_RECORD:
+            note = f" (first {MAX_RECORD:,} items; --events keeps them all)"
         self.notify(
             f"Exported{note} to {events_path}, {trace_path} and {screenshot}.",
             title="Export",
