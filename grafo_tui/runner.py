@@ -35,22 +35,25 @@ from grafo_tui.loader import (
     read_pipeline_file,
     resolve_builder,
 )
+from grafo_tui.output_capture import (
+    OutputRoute,
+    OutputWritten,
+    captured_output,
+    reinstall_proxies,
+    remove_route,
+)
+
+__all__ = [
+    "ExecutorAttached",
+    "Notice",
+    "OutputWritten",
+    "PipelineEnded",
+    "PipelineRunner",
+]
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True, slots=True)
-class OutputWritten:
-    """Text that the pipeline printed, from the pipeline thread.
-
-    `text` is one or more whole lines, or a partial line that was flushed.
-    """
-
-    text: str
-    stream: str
-    """"stdout" or "stderr"."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,124 +82,6 @@ class PipelineEnded:
 
     error: LoadError | None
     failed_nodes: int
-
-
-# --- output capture -------------------------------------------------------------
-
-
-class _OutputRoute:
-    """The destination of one thread's writes, with the partial line of each stream."""
-
-    def __init__(self, put: Callable[[Any], None]) -> None:
-        self.put = put
-        self.partial = {"stdout": "", "stderr": ""}
-
-    def write(self, stream: str, text: str) -> None:
-        pending = self.partial[stream] + text
-        head, newline, tail = pending.rpartition("\n")
-        self.partial[stream] = tail
-        if newline:
-            self.put(OutputWritten(head + newline, stream))
-
-    def flush(self, stream: str) -> None:
-        if self.partial[stream]:
-            self.put(OutputWritten(self.partial[stream], stream))
-            self.partial[stream] = ""
-
-
-_routes: dict[int, _OutputRoute] = {}
-_routes_lock = threading.Lock()
-
-
-class _ThreadOutputProxy:
-    """A `sys.stdout` / `sys.stderr` stand-in that routes writes by thread.
-
-    Writes from a thread registered in `_routes` become `OutputWritten`
-    messages, and every other thread writes to the stream that was installed
-    before the proxy. Textual replaces `sys.stdout` while an app runs and puts
-    its own saved stream back at exit, so the proxy never assumes it is still
-    installed: `_uninstall_proxies` unwraps it only where it is found.
-    """
-
-    def __init__(self, inner: Any, stream: str) -> None:
-        self._inner = inner
-        self._stream = stream
-
-    @property
-    def inner(self) -> Any:
-        """The stream that writes from unregistered threads go to."""
-        return self._inner
-
-    def write(self, text: str) -> int:
-        route = _routes.get(threading.get_ident())
-        if route is None:
-            return self._inner.write(text)
-        route.write(self._stream, text)
-        return len(text)
-
-    def writelines(self, lines: Any) -> None:
-        for line in lines:
-            self.write(line)
-
-    def flush(self) -> None:
-        route = _routes.get(threading.get_ident())
-        if route is None:
-            self._inner.flush()
-        else:
-            route.flush(self._stream)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-
-def _install_route(thread_id: int, route: _OutputRoute) -> None:
-    with _routes_lock:
-        _wrap_streams()
-        _routes[thread_id] = route
-
-
-def _reinstall_proxies() -> None:
-    """Wrap `sys.stdout` / `sys.stderr` again if someone replaced them meanwhile."""
-    with _routes_lock:
-        if _routes:
-            _wrap_streams()
-
-
-def _wrap_streams() -> None:
-    for stream in ("stdout", "stderr"):
-        current = getattr(sys, stream)
-        if not isinstance(current, _ThreadOutputProxy):
-            setattr(sys, stream, _ThreadOutputProxy(current, stream))
-
-
-def _remove_route(thread_id: int) -> None:
-    with _routes_lock:
-        _routes.pop(thread_id, None)
-        if _routes:
-            return
-        for stream in ("stdout", "stderr"):
-            current = getattr(sys, stream)
-            while isinstance(current, _ThreadOutputProxy):
-                current = current.inner
-            # Only a proxy on top is taken away. One that someone else wrapped
-            # (Textual while its app runs) routes nothing now that no thread
-            # is registered, and goes when that owner restores its stream.
-            if isinstance(getattr(sys, stream), _ThreadOutputProxy):
-                setattr(sys, stream, current)
-
-
-@contextlib.contextmanager
-def _captured_output(put: Callable[[Any], None]) -> Any:
-    """Turn what the current thread prints into `OutputWritten` messages."""
-    thread_id = threading.get_ident()
-    route = _OutputRoute(put)
-    _install_route(thread_id, route)
-    try:
-        yield route
-    finally:
-        route.flush("stdout")
-        route.flush("stderr")
-        _remove_route(thread_id)
 
 
 # --- the runner -----------------------------------------------------------------
@@ -360,7 +245,7 @@ class PipelineRunner:
         if pipeline.is_script:
             return
         module = create_module(pipeline)
-        with _captured_output(self.queue.put), pipeline_environment(pipeline):
+        with captured_output(self.queue.put), pipeline_environment(pipeline):
             execute_module(pipeline, module)
         self._set_module(module)
         resolve_builder(module, pipeline)
@@ -459,7 +344,7 @@ class PipelineRunner:
                 timeout,
             )
             if self._thread_id is not None:
-                _remove_route(self._thread_id)
+                remove_route(self._thread_id)
 
     # --- the pipeline thread --------------------------------------------------
 
@@ -467,7 +352,7 @@ class PipelineRunner:
         self._thread_id = threading.get_ident()
         stop_observing = grafo_core.observe_runs(self._on_run_starting)
         try:
-            with _captured_output(self.queue.put) as route:
+            with captured_output(self.queue.put) as route:
                 while self._run_pass(route) == _RERUN:
                     pass
         except BaseException as exc:
@@ -485,7 +370,7 @@ class PipelineRunner:
             self.loop = None
             self._finished = True
 
-    def _run_pass(self, route: _OutputRoute) -> str:
+    def _run_pass(self, route: OutputRoute) -> str:
         """Load and run the file once, send `PipelineEnded`, then wait for a command.
 
         Function mode keeps the pass's event loop for the wait, so calls
@@ -612,7 +497,7 @@ class PipelineRunner:
         finally:
             self._main_task = None
 
-    def _end_pass(self, route: _OutputRoute, error: LoadError | None) -> None:
+    def _end_pass(self, route: OutputRoute, error: LoadError | None) -> None:
         failed_nodes = sum(len(errors) for errors in self._run_errors)
         route.flush("stdout")
         route.flush("stderr")
@@ -664,7 +549,7 @@ class PipelineRunner:
         self.executor = executor
         if self.hold_on_error:
             executor.hold_on_error = True
-        _reinstall_proxies()
+        reinstall_proxies()
         if self._module is not None:
             self.functions = async_functions_of(self._module)
         self.queue.put(ExecutorAttached(executor))

@@ -1,0 +1,137 @@
+"""Capture what a pipeline prints: writes from its thread become messages."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class OutputWritten:
+    """Text that the pipeline printed, from the pipeline thread.
+
+    `text` is one or more whole lines, or a partial line that was flushed.
+    """
+
+    text: str
+    stream: str
+    """"stdout" or "stderr"."""
+
+
+class OutputRoute:
+    """The destination of one thread's writes, with the partial line of each stream."""
+
+    def __init__(self, put: Callable[[Any], None]) -> None:
+        self.put = put
+        self.partial = {"stdout": "", "stderr": ""}
+
+    def write(self, stream: str, text: str) -> None:
+        pending = self.partial[stream] + text
+        head, newline, tail = pending.rpartition("\n")
+        self.partial[stream] = tail
+        if newline:
+            self.put(OutputWritten(head + newline, stream))
+
+    def flush(self, stream: str) -> None:
+        if self.partial[stream]:
+            self.put(OutputWritten(self.partial[stream], stream))
+            self.partial[stream] = ""
+
+
+_routes: dict[int, OutputRoute] = {}
+_routes_lock = threading.Lock()
+
+
+class _ThreadOutputProxy:
+    """A `sys.stdout` / `sys.stderr` stand-in that routes writes by thread.
+
+    Writes from a thread registered in `_routes` become `OutputWritten`
+    messages, and every other thread writes to the stream that was installed
+    before the proxy. Textual replaces `sys.stdout` while an app runs and puts
+    its own saved stream back at exit, so the proxy never assumes it is still
+    installed: `_uninstall_proxies` unwraps it only where it is found.
+    """
+
+    def __init__(self, inner: Any, stream: str) -> None:
+        self._inner = inner
+        self._stream = stream
+
+    @property
+    def inner(self) -> Any:
+        """The stream that writes from unregistered threads go to."""
+        return self._inner
+
+    def write(self, text: str) -> int:
+        route = _routes.get(threading.get_ident())
+        if route is None:
+            return self._inner.write(text)
+        route.write(self._stream, text)
+        return len(text)
+
+    def writelines(self, lines: Any) -> None:
+        for line in lines:
+            self.write(line)
+
+    def flush(self) -> None:
+        route = _routes.get(threading.get_ident())
+        if route is None:
+            self._inner.flush()
+        else:
+            route.flush(self._stream)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+def _install_route(thread_id: int, route: OutputRoute) -> None:
+    with _routes_lock:
+        _wrap_streams()
+        _routes[thread_id] = route
+
+
+def reinstall_proxies() -> None:
+    """Wrap `sys.stdout` / `sys.stderr` again if someone replaced them meanwhile."""
+    with _routes_lock:
+        if _routes:
+            _wrap_streams()
+
+
+def _wrap_streams() -> None:
+    for stream in ("stdout", "stderr"):
+        current = getattr(sys, stream)
+        if not isinstance(current, _ThreadOutputProxy):
+            setattr(sys, stream, _ThreadOutputProxy(current, stream))
+
+
+def remove_route(thread_id: int) -> None:
+    with _routes_lock:
+        _routes.pop(thread_id, None)
+        if _routes:
+            return
+        for stream in ("stdout", "stderr"):
+            current = getattr(sys, stream)
+            while isinstance(current, _ThreadOutputProxy):
+                current = current.inner
+            # Only a proxy on top is taken away. One that someone else wrapped
+            # (Textual while its app runs) routes nothing now that no thread
+            # is registered, and goes when that owner restores its stream.
+            if isinstance(getattr(sys, stream), _ThreadOutputProxy):
+                setattr(sys, stream, current)
+
+
+@contextlib.contextmanager
+def captured_output(put: Callable[[Any], None]) -> Any:
+    """Turn what the current thread prints into `OutputWritten` messages."""
+    thread_id = threading.get_ident()
+    route = OutputRoute(put)
+    _install_route(thread_id, route)
+    try:
+        yield route
+    finally:
+        route.flush("stdout")
+        route.flush("stderr")
+        remove_route(thread_id)
