@@ -614,9 +614,10 @@ class Run:
     def stop(self, reason: str) -> None:
         """Start no more nodes; queued ones are skipped with `reason`, and so
         are waiting ones once the run ends."""
+        if not self.stopping:  # the first cause is the one worth reporting
+            self.stop_reason = reason
         self.stopping = True
         self.stopped_by_failure = False
-        self.stop_reason = reason
         while self.ready:
             self._skip(self.ready.popleft(), reason)
 
@@ -717,15 +718,27 @@ class Run:
         if self.subscribers:
             self.emit(ev.NodeReset(self.run_id, node.uuid, time.monotonic(), reason))
 
+    def _never_ran_reason(self, node: Node[Any]) -> str:
+        if self.stopping:
+            return self.stop_reason
+        if not node._parents:
+            return "it has no parent left"
+        for parent in node._parents:
+            state = self.states.get(parent)
+            if state is not SUCCEEDED:
+                shown = state.value.replace("_", " ") if state else "not in this run"
+                return f"parent {parent.label!r} did not complete ({shown})"
+        return "the run ended first"
+
     def close(self) -> None:
         """Skip what can no longer run and detach from every node."""
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
-        if self.stopping:
-            for node, state in list(self.states.items()):
-                if state is WAITING:
-                    self._skip(node, self.stop_reason)
+        # Whatever still waits now will never run in this run: say why.
+        for node, state in list(self.states.items()):
+            if state is WAITING:
+                self._skip(node, self._never_ran_reason(node))
         for node in self.states:
             if self in node._runs:
                 node._runs.remove(self)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import pathlib
 import queue
 import time
@@ -239,7 +240,10 @@ class GrafoApp(DebugCommands, App[None]):
             self.notify(f"Cannot {what}: the run has ended; press r to run it again.")
             return
         future = self.runner.submit(command)
-        self.run_worker(self._report_failure(what, future), exit_on_error=False)
+        # A partial, not a coroutine: a worker the closing app never starts
+        # must not leave a coroutine that was never awaited.
+        report = functools.partial(self._report_failure, what, future)
+        self.run_worker(report, exit_on_error=False)
 
     async def _report_failure(self, what: str, future: Future) -> None:
         try:
@@ -301,7 +305,8 @@ class GrafoApp(DebugCommands, App[None]):
         state = self.model.nodes[node_id].state
         if state not in (NodeState.READY, NodeState.RUNNING):
             label = self.model.label(node_id)
-            self.notify(f"{label} is {state.value}, so there is nothing to cancel.")
+            state_name = state.value.replace("_", " ")
+            self.notify(f"{label} is not running ({state_name}), so nothing to cancel.")
             return
         reason = "cancelled from grafo-tui"
         self._submit(f"cancel {node_id}", lambda ex: ex.cancel(node_id, reason=reason))
@@ -317,7 +322,9 @@ class GrafoApp(DebugCommands, App[None]):
             self.notify("Pause the run (p) before stepping.", severity="warning")
             return
         future = self.runner.submit(lambda ex: ex.step())
-        self.run_worker(self._report_step(future), exit_on_error=False)
+        self.run_worker(
+            functools.partial(self._report_step, future), exit_on_error=False
+        )
 
     async def _report_step(self, future: Future) -> None:
         try:
@@ -370,12 +377,12 @@ class GrafoApp(DebugCommands, App[None]):
 
     def action_request_quit(self) -> None:
         if self.runner.finished:
-            self.run_worker(self._stop_and_exit())
+            self.run_worker(self._stop_and_exit)
             return
 
         def quit_if_confirmed(confirmed: bool | None) -> None:
             if confirmed:
-                self.run_worker(self._stop_and_exit())
+                self.run_worker(self._stop_and_exit)
 
         self.push_screen(QuitScreen(), quit_if_confirmed)
 

@@ -73,8 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         type=_seconds,
         default=DEFAULT_THRESHOLD,
-        help="report node code that blocks the pipeline's event loop for more "
-        "than SECONDS (default %(default)s; 0 turns the check off)",
+        help="on the screen, report node code that blocks the pipeline's event "
+        "loop for more than SECONDS (default %(default)s; 0 turns the check "
+        "off); --headless does not check",
     )
     parser.add_argument(
         "--version",
@@ -171,10 +172,13 @@ def _run_screen(
     app = GrafoApp(runner, **options)
     interrupted: list[int] = []
     try:
-        with _exit_on_sigint(app, interrupted):
+        with _exit_on_signals(app, interrupted):
             app.run()
     finally:
         runner.stop()
+    if interrupted and interrupted[0] == signal.SIGTERM:
+        print("terminated", file=sys.stderr)
+        return 128 + signal.SIGTERM
     if interrupted:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -182,8 +186,9 @@ def _run_screen(
 
 
 @contextlib.contextmanager
-def _exit_on_sigint(app: Any, interrupted: list[int]) -> Iterator[None]:
-    """Make SIGINT (Ctrl+C from outside the screen, or `kill -INT`) end the app.
+def _exit_on_signals(app: Any, interrupted: list[int]) -> Iterator[None]:
+    """Make SIGINT (Ctrl+C from outside the screen, or `kill -INT`) and
+    SIGTERM (`kill`, `timeout`) end the app with the terminal restored.
 
     The app's terminal is in raw mode, so Ctrl+C typed in it is a key, not a
     signal. A SIGINT sent to the process otherwise cancels Textual's main task,
@@ -195,16 +200,20 @@ def _exit_on_sigint(app: Any, interrupted: list[int]) -> Iterator[None]:
         yield
         return
 
-    def on_sigint(signal_number: int, frame: Any) -> None:
+    def on_signal(signal_number: int, frame: Any) -> None:
         interrupted.append(signal_number)
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             raise KeyboardInterrupt from None
-        loop.call_soon_threadsafe(app.exit, None, EXIT_INTERRUPTED)
+        loop.call_soon_threadsafe(app.exit, None, 128 + signal_number)
 
-    previous = signal.signal(signal.SIGINT, on_sigint)
+    previous = {
+        number: signal.signal(number, on_signal)
+        for number in (signal.SIGINT, signal.SIGTERM)
+    }
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import pathlib
 import time
 from collections.abc import Callable
@@ -119,8 +120,8 @@ class DebugCommands:
         if view.state not in RETRYABLE:
             state = view.state.value.replace("_", " ")
             self.notify(
-                f"{view.label} is {state}; only a failed, timed-out or cancelled "
-                f"node can be retried.",
+                f"{view.label} has state {state}; only a failed, timed-out or "
+                "cancelled node can be retried.",
                 severity="warning",
             )
             return
@@ -168,7 +169,7 @@ class DebugCommands:
             self._submit(what, command)
             return
         future = self.runner.submit(command)
-        self.run_worker(self._report_refusal(what, future, refused))
+        self.run_worker(functools.partial(self._report_refusal, what, future, refused))
 
     async def _report_refusal(
         self: GrafoApp, what: str, future: Future, refused: str
@@ -192,7 +193,9 @@ class DebugCommands:
         trace_path = base.with_name(f"{base.name}.trace.json")
         items = list(self.record)
         self.run_worker(
-            self._write_export(items, events_path, trace_path, screenshot),
+            functools.partial(
+                self._write_export, items, events_path, trace_path, screenshot
+            ),
             exit_on_error=False,
         )
 

@@ -197,7 +197,7 @@ def describe(event: events.Event, run: _RunRecord) -> str:
             )
         case events.RunFinished():
             cancelled = ", cancelled" if event.cancelled else ""
-            return f"{event.error_count} errors{cancelled}"
+            return f"{_count(event.error_count, 'error')}{cancelled}"
         case events.MaxWorkersChanged():
             return f"max_workers {event.max_workers}"
         case events.NodeAdded():
@@ -219,7 +219,9 @@ def describe(event: events.Event, run: _RunRecord) -> str:
         case events.ChunkEmitted():
             return f"#{event.index} {short_repr(event.value)}"
         case events.NodeSucceeded():
-            chunks = f", {event.chunk_count} chunks" if event.chunk_count else ""
+            chunks = (
+                f", {_count(event.chunk_count, 'chunk')}" if event.chunk_count else ""
+            )
             return (
                 f"{event.duration:.3f} s, {event.output_type} "
                 f"{short_repr(event.output)}{chunks}"
@@ -362,3 +364,8 @@ def _wait_until_ended(
 def _drain(runner: PipelineRunner, printer: HeadlessPrinter) -> None:
     while not runner.queue.empty():
         printer.handle(runner.queue.get())
+
+
+def _count(number: int, noun: str) -> str:
+    """Return ``"1 chunk"`` or ``"3 chunks"``."""
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"

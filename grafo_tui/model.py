@@ -218,7 +218,8 @@ class RunModel:
     def _explain_finished(self, node: NodeView) -> str:
         text = f"It ended: {node.state.value.replace('_', ' ')}."
         if node.end_reason:
-            text += f" {node.end_reason}"
+            reason = node.end_reason.rstrip(".")
+            text += f" Reason: {reason[:1].upper()}{reason[1:]}."
         if self.held and node.state in RETRYABLE:
             text += " The run is held: press t to retry it, e to end the run."
         return text

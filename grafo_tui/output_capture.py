@@ -87,6 +87,53 @@ class _ThreadOutputProxy:
         return getattr(self._inner, name)
 
 
+INPUT_MESSAGE = (
+    "the pipeline asked for input, but grafo-tui owns the terminal; pass the "
+    "value in the file, an environment variable or a build() argument instead"
+)
+
+
+class _ThreadInputProxy:
+    """A `sys.stdin` stand-in: registered threads get EOFError, others read on.
+
+    While the screen is up the terminal is in raw mode and its keys belong to
+    the app, so a pipeline's `input()` would wait forever for a line.
+    """
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    @property
+    def inner(self) -> Any:
+        """The stream that unregistered threads read from."""
+        return self._inner
+
+    def _check(self) -> None:
+        if threading.get_ident() in _routes:
+            raise EOFError(INPUT_MESSAGE)
+
+    def fileno(self) -> int:
+        # `input()` reads the terminal directly when stdin has the console's
+        # file descriptor; raising here makes it call readline() instead.
+        self._check()
+        return self._inner.fileno()
+
+    def read(self, *args: Any) -> str:
+        self._check()
+        return self._inner.read(*args)
+
+    def readline(self, *args: Any) -> str:
+        self._check()
+        return self._inner.readline(*args)
+
+    def readlines(self, *args: Any) -> list[str]:
+        self._check()
+        return self._inner.readlines(*args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
 def _install_route(thread_id: int, route: OutputRoute) -> None:
     with _routes_lock:
         _wrap_streams()
@@ -105,6 +152,8 @@ def _wrap_streams() -> None:
         current = getattr(sys, stream)
         if not isinstance(current, _ThreadOutputProxy):
             setattr(sys, stream, _ThreadOutputProxy(current, stream))
+    if sys.stdin is not None and not isinstance(sys.stdin, _ThreadInputProxy):
+        sys.stdin = _ThreadInputProxy(sys.stdin)
 
 
 def remove_route(thread_id: int) -> None:
@@ -121,6 +170,8 @@ def remove_route(thread_id: int) -> None:
             # is registered, and goes when that owner restores its stream.
             if isinstance(getattr(sys, stream), _ThreadOutputProxy):
                 setattr(sys, stream, current)
+        if isinstance(sys.stdin, _ThreadInputProxy):
+            sys.stdin = sys.stdin.inner
 
 
 @contextlib.contextmanager

@@ -82,6 +82,8 @@ def parse_add_form(
         errors["function"] = "Choose a function to run."
 
     kwargs = _parse_kwargs(kwargs_text, errors)
+    if kwargs is not None and function is not None:
+        _check_kwargs(function, kwargs, errors)
     forward = _parse_forward(forward_text.strip(), function, kwargs, errors)
     timeout = _parse_timeout(timeout_text.strip(), errors)
     if errors:
@@ -120,6 +122,25 @@ def _parse_forward(
     elif function is not None and not _accepts(function, text):
         errors["forward"] = f"The function has no parameter {text!r}."
     return text
+
+
+def _check_kwargs(
+    function: Callable, kwargs: dict[str, Any], errors: dict[str, str]
+) -> None:
+    unknown = [name for name in kwargs if not _accepts(function, name)]
+    if unknown:
+        errors["kwargs"] = (
+            f"The function takes no parameter {', '.join(map(repr, unknown))}; "
+            f"it takes {parameters_text(function)}."
+        )
+
+
+def parameters_text(function: Callable) -> str:
+    """Return the function's parameters as written, such as ``(seconds=1.0)``."""
+    try:
+        return str(inspect.signature(function))
+    except (TypeError, ValueError):
+        return "(unknown parameters)"
 
 
 def _accepts(function: Callable, name: str) -> bool:
@@ -220,7 +241,8 @@ class AddNodeScreen(Dialog[AddRequest | None]):
         )
         for field in ("node-id", "kwargs", "forward", "timeout"):
             self.query_one(f"#{field}", Input).set_class(field in errors, "-invalid")
-        message = Text("\n".join(f"{k}: {v}" for k, v in errors.items()))
+        labels = {"node-id": "id"}
+        message = Text("\n".join(f"{labels.get(k, k)}: {v}" for k, v in errors.items()))
         self.query_one("#errors", Static).update(message)
         if request is not None:
             self.dismiss(request)

@@ -66,7 +66,7 @@ class NodeDetails(VerticalScroll):
         text = Text()
         text.append(node.label, "bold")
         text.append(f"  {STATE_MARKS[node.state]} {node.state.value}\n")
-        _field(text, "id", node.node_id)
+        _field(text, "id", escape_control(node.node_id))
         _field(text, "function", node.name + (" (async generator)" * node.is_generator))
         if node.source:
             _field(text, "defined at", node.source)

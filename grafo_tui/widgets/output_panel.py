@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from textual.geometry import Size
 from textual.widgets import Log
 
 from grafo_tui.model_views import escape_control
@@ -12,12 +13,28 @@ class OutputPanel(Log):
 
     def __init__(self, *, max_lines: int = 10_000, id: str | None = None) -> None:
         super().__init__(max_lines=max_lines, id=id)
+        self._told_about_dropping = False
 
     def write_output(self, texts: list[str]) -> None:
         """Append a batch of printed text; a line may arrive in several pieces."""
         data = "".join(texts)
-        if data:
-            # Escape sequences would reach the terminal through the Log, so
-            # control characters are shown escaped; line breaks stay.
-            lines = [escape_control(line) for line in data.split("\n")]
-            self.write("\n".join(lines), scroll_end=self.is_vertical_scroll_end)
+        if not data:
+            return
+        # Escape sequences would reach the terminal through the Log, so
+        # control characters are shown escaped; line breaks stay.
+        lines = [escape_control(line) for line in data.split("\n")]
+        self.write("\n".join(lines), scroll_end=self.is_vertical_scroll_end)
+        if self.virtual_size.height > self.line_count:
+            # NOTE: Textual 8.2.8's Log drops old lines but keeps the virtual
+            # height of every line ever written, so the panel scrolled past
+            # its text and showed nothing; this sets the height back.
+            self.virtual_size = Size(self.virtual_size.width, self.line_count)
+            if self.is_vertical_scroll_end or self.scroll_y > self.max_scroll_y:
+                self.scroll_end(animate=False)
+            if not self._told_about_dropping:
+                self._told_about_dropping = True
+                self.notify(
+                    f"The Output tab keeps the last {self.max_lines:,} printed "
+                    "lines; earlier ones are dropped.",
+                    timeout=6,
+                )

@@ -30,6 +30,8 @@ STATE_MARKS: dict[NodeState, str] = {
 """The mark in front of each node, so states read without colour."""
 
 CYCLE_MARK = "↻"
+SHARED_MARK = "↗"
+"""Marks a node shown again under another parent, its children drawn once."""
 BREAKPOINT_MARK = "●"
 """Shown after the label of a node with a breakpoint."""
 
@@ -102,6 +104,8 @@ class TaskTree(Tree[NodeView]):
         self.hide_finished = False
         self.placements: dict[str, list[TreeNode[NodeView]]] = {}
         self._cycle_leaves: set[int] = set()
+        # Placements of a node whose subtree is drawn at another placement.
+        self._shared_leaves: set[int] = set()
         self._synced_version = -1
         self._reselect_id: str | None = None
 
@@ -123,6 +127,7 @@ class TaskTree(Tree[NodeView]):
         self.clear()
         self.placements.clear()
         self._cycle_leaves.clear()
+        self._shared_leaves.clear()
         self._synced_version = -1
         self.update()
 
@@ -189,6 +194,9 @@ class TaskTree(Tree[NodeView]):
         text.append(view.label, style=mark_style if view.state.is_finished else "")
         if node.id in self._cycle_leaves:
             text.append(f" {CYCLE_MARK} cycle", style=detail_style)
+        elif node.id in self._shared_leaves:
+            text.append(self._details(view), style=detail_style)
+            text.append(f" {SHARED_MARK} children shown above", style=detail_style)
         else:
             text.append(self._details(view), style=detail_style)
         alert = self._alert(view)
@@ -225,7 +233,8 @@ class TaskTree(Tree[NodeView]):
         if duration:
             parts.append(duration)
         if view.chunk_count or view.is_generator:
-            parts.append(f"{view.chunk_count} chunks")
+            noun = "chunk" if view.chunk_count == 1 else "chunks"
+            parts.append(f"{view.chunk_count} {noun}")
         if view.runs > 1:
             parts.append(f"run {view.runs}")
         return "  " + " · ".join(parts) if parts else ""
@@ -261,6 +270,10 @@ class TaskTree(Tree[NodeView]):
         stack: list[tuple[TreeNode[NodeView], list[str], frozenset[str]]] = [
             (self.root, model.top_level_ids(), frozenset())
         ]
+        # A node with several parents appears under each, but its subtree is
+        # drawn once: drawing it under every parent grows exponentially with
+        # the depth of a graph with fan-in (65 million rows for 1,000 nodes).
+        expanded: set[str] = set()
         while stack:
             parent, child_ids, path = stack.pop()
             shown = [i for i in child_ids if i in model.nodes and i not in hidden]
@@ -277,21 +290,33 @@ class TaskTree(Tree[NodeView]):
                     self._remove_placement(child)
                 else:
                     existing[view.node_id] = child
+            pushed = []
             for node_id in shown:
                 child = existing.get(node_id)
                 if child is None:
                     child = parent.add(Text(), model.nodes[node_id], expand=True)
                     self.placements.setdefault(node_id, []).append(child)
                 if node_id in path:
-                    self._mark_cycle(child)
+                    self._make_leaf(child, self._cycle_leaves)
                     continue
-                self._cycle_leaves.discard(child.id)
-                child.allow_expand = True
                 children = model.nodes[node_id].children
-                stack.append((child, children, path | {node_id}))
+                if node_id in expanded and children:
+                    self._make_leaf(child, self._shared_leaves)
+                    continue
+                expanded.add(node_id)
+                self._cycle_leaves.discard(child.id)
+                self._shared_leaves.discard(child.id)
+                child.allow_expand = True
+                pushed.append((child, children, path | {node_id}))
+            # Depth-first in the order of the children, so the first parent
+            # in the tree is the one that draws a shared node's subtree.
+            stack.extend(reversed(pushed))
 
-    def _mark_cycle(self, child: TreeNode[NodeView]) -> None:
-        self._cycle_leaves.add(child.id)
+    def _make_leaf(self, child: TreeNode[NodeView], kind: set[int]) -> None:
+        """Draw `child` without children; `kind` records why."""
+        self._cycle_leaves.discard(child.id)
+        self._shared_leaves.discard(child.id)
+        kind.add(child.id)
         for grandchild in list(child.children):
             self._remove_placement(grandchild)
         child.allow_expand = False
@@ -302,6 +327,7 @@ class TaskTree(Tree[NodeView]):
             current = pending.pop()
             pending.extend(current.children)
             self._cycle_leaves.discard(current.id)
+            self._shared_leaves.discard(current.id)
             if current.data is None:
                 continue
             placements = self.placements.get(current.data.node_id, [])

@@ -125,7 +125,7 @@ async def test_remove_running_node_cancels_it_first():
     assert executor.roots == []
 
 
-async def test_remove_without_cascade_keeps_children_waiting():
+async def test_remove_without_cascade_strands_children():
     gate = Gate()
     runner = gated("runner", gate)
     below = make("below")
@@ -136,7 +136,9 @@ async def test_remove_without_cascade_keeps_children_waiting():
     await gate.entered.wait()
     await executor.remove(runner)
     await task
-    assert recorder.final_states()["below"] is NodeState.WAITING
+    assert "below" not in recorder.started()
+    assert recorder.final_states()["below"] is NodeState.SKIPPED
+    assert recorder.of(events.NodeSkipped, "below")[0].reason == "it has no parent left"
     assert below.parents == []
 
 
@@ -175,7 +177,9 @@ async def test_cancel_running_node_keeps_run_going():
     cancelled = recorder.of(events.NodeCancelled, "runner")
     assert cancelled[0].reason == "user pressed c"
     assert recorder.final_states()["other"] is NodeState.SUCCEEDED
-    assert recorder.final_states()["below"] is NodeState.WAITING
+    assert "below" not in recorder.started()
+    skipped = recorder.of(events.NodeSkipped, "below")[0]
+    assert skipped.reason == "parent 'runner' did not complete (cancelled)"
     assert executor.errors == []
 
 

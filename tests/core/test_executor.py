@@ -106,7 +106,7 @@ async def test_child_disconnected_from_last_parent_never_runs():
     recorder = Recorder(executor)
     await executor.run()
     assert "child" not in recorder.started()
-    assert recorder.final_states()["child"] is NodeState.WAITING
+    assert recorder.final_states()["child"] is NodeState.SKIPPED
     assert len(recorder.of(events.EdgeRemoved, "child")) == 1
 
 

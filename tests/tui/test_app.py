@@ -268,3 +268,29 @@ async def test_load_error_exits_with_code_2():
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: not app.is_running, "app exited")
     assert app.return_code == 2
+
+
+async def test_shared_subtrees_drawn_once():
+    app = make_app("app_layered.py")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.model.is_finished, "run finished")
+        await wait_until(pilot, lambda: "L7-3" in app.task_tree.placements, "drawn")
+        placements = sum(len(p) for p in app.task_tree.placements.values())
+        edges = 7 * 4 * 4
+        assert placements <= 4 + edges
+        assert len(app.task_tree.placements["L7-0"]) == 4
+        shared = [shown(app, "L1-0", i) for i in range(4)]
+        assert sum("children shown above" in line for line in shared) == 3
+
+
+async def test_output_tab_shows_text_after_dropping():
+    app = make_app("app_prints.py")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.model.is_finished, "run finished")
+        await pilot.pause(0.2)
+        app.query_one("TabbedContent").active = "output-tab"
+        await pilot.pause(0.2)
+        panel = app.output_panel
+        assert panel.line_count < 12_000
+        assert panel.virtual_size.height == panel.line_count
+        assert "line 11" in panel.render_line(0).text

@@ -261,3 +261,10 @@ async def test_builtin_fail_raises_message():
 async def test_builtin_stream_yields_count():
     values = [value async for value in BUILTINS["stream"](count=3, interval=0)]
     assert values == [0, 1, 2]
+
+
+def test_form_rejects_unknown_kwarg():
+    request, errors = form(kwargs_text="{'bogus': 1}")
+    assert request is None
+    assert "'bogus'" in errors["kwargs"]
+    assert "seconds" in errors["kwargs"]

@@ -400,3 +400,10 @@ def test_loop_is_pipeline_loop():
 def test_stop_unregisters_function_module():
     run_to_end(LoadSpec(BUILDERS, "single_node"))
     assert "load_builders" not in sys.modules
+
+
+def test_input_in_pipeline_fails_with_clear_message():
+    messages = run_to_end(LoadSpec(PIPELINES / "runner_asks_input.py", None))
+    ended = of_type(messages, PipelineEnded)
+    assert ended[-1].error is not None
+    assert "asked for input" in str(ended[-1].error)
