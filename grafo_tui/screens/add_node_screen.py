@@ -16,6 +16,7 @@ from textual.widgets import Button, Input, Label, Select, Static
 
 from grafo_tui.builtin_nodes import BUILTINS
 from grafo_tui.screens.dialog import Dialog
+from grafo_tui.widgets.mount_safe_select import MountSafeSelect
 
 AUTO = "AUTO"
 """The forward field's value for `Node.AUTO`."""
@@ -197,7 +198,9 @@ class AddNodeScreen(Dialog[AddRequest | None]):
                 yield Input(self._suggest(first), id="node-id")
             with Horizontal(classes="row"):
                 yield Label("function")
-                yield Select(options, value=first, allow_blank=False, id="function")
+                yield MountSafeSelect(
+                    options, value=first, allow_blank=False, id="function"
+                )
             with Horizontal(classes="row"):
                 yield Label("kwargs")
                 yield Input("{}", placeholder="a Python dict literal", id="kwargs")

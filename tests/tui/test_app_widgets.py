@@ -268,3 +268,35 @@ def test_form_rejects_unknown_kwarg():
     assert request is None
     assert "'bogus'" in errors["kwargs"]
     assert "seconds" in errors["kwargs"]
+
+
+async def test_mount_safe_select_retries_label(monkeypatch):
+    from textual.app import App
+    from textual.css.query import NoMatches
+    from textual.widgets._select import SelectCurrent
+
+    from grafo_tui.widgets.mount_safe_select import MountSafeSelect
+
+    original = SelectCurrent.update
+    failures = []
+
+    def update_once_too_early(self, label):
+        if not failures:
+            failures.append(label)
+            raise NoMatches("label not composed yet")
+        original(self, label)
+
+    monkeypatch.setattr(SelectCurrent, "update", update_once_too_early)
+
+    class Holder(App[None]):
+        def compose(self):
+            yield MountSafeSelect([("one", 1), ("two", 2)], value=2, allow_blank=False)
+
+    app = Holder()
+    async with app.run_test() as pilot:
+        await pilot.pause(0.1)
+        select = app.query_one(MountSafeSelect)
+        assert len(failures) == 1
+        assert select.value == 2
+        label = select.query_one(SelectCurrent).query_one("#label")
+        assert "two" in str(label.render())
