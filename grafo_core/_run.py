@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import heapq
 import logging
 import time
 from collections import deque
@@ -88,8 +87,8 @@ class Run:
         # Per task: its node, start time, whether it is the bare coroutine,
         # and the coroutine's frame (the key in `running_frames`).
         self.task_info: dict[asyncio.Task[Any], tuple[Node[Any], float, bool, Any]] = {}
-        self.deadlines: list[tuple[float, int, Node[Any], int]] = []
-        self.sequence = 0
+        # Per timeout value, (deadline, node, attempt) in deadline order.
+        self.deadlines: dict[float, deque[tuple[float, Node[Any], int]]] = {}
         self.timer: asyncio.TimerHandle | None = None
         self.timer_when = 0.0
         self.ready: deque[Node[Any]] = deque()
@@ -461,10 +460,15 @@ class Run:
 
     def _arm_deadline(self, node: Node[Any], attempt: int, now: float) -> None:
         # One timer per run, set for the earliest deadline, is far cheaper
-        # than a timer per node (asyncio.timeout) when every node has one.
-        deadline = now + node.timeout
-        self.sequence += 1
-        heapq.heappush(self.deadlines, (deadline, self.sequence, node, attempt))
+        # than a timer per node (asyncio.timeout). Nodes with the same timeout
+        # get deadlines in start order, so one FIFO queue per timeout value
+        # stays sorted without a heap.
+        timeout = node.timeout
+        queue = self.deadlines.get(timeout)
+        if queue is None:
+            queue = self.deadlines[timeout] = deque()
+        deadline = now + timeout
+        queue.append((deadline, node, attempt))
         if self.timer is None or deadline < self.timer_when:
             if self.timer is not None:
                 self.timer.cancel()
@@ -474,20 +478,25 @@ class Run:
     def _expire_deadlines(self) -> None:
         self.timer = None
         now = self.loop.time()
-        deadlines = self.deadlines
-        while deadlines and deadlines[0][0] <= now:
-            _, _, node, attempt = heapq.heappop(deadlines)
-            task = self.tasks.get(node)
-            if (
-                task is not None
-                and self.attempts.get(node) == attempt
-                and node not in self.cancel_reasons
-            ):
-                self.cancel_reasons[node] = _TIMED_OUT
-                task.cancel()
-        if deadlines:
-            self.timer_when = deadlines[0][0]
-            self.timer = self.loop.call_at(self.timer_when, self._expire_deadlines)
+        earliest = None
+        for timeout, queue in list(self.deadlines.items()):
+            while queue and queue[0][0] <= now:
+                _, node, attempt = queue.popleft()
+                task = self.tasks.get(node)
+                if (
+                    task is not None
+                    and self.attempts.get(node) == attempt
+                    and node not in self.cancel_reasons
+                ):
+                    self.cancel_reasons[node] = _TIMED_OUT
+                    task.cancel()
+            if not queue:
+                del self.deadlines[timeout]
+            elif earliest is None or queue[0][0] < earliest:
+                earliest = queue[0][0]
+        if earliest is not None:
+            self.timer_when = earliest
+            self.timer = self.loop.call_at(earliest, self._expire_deadlines)
 
     def _chunk_handler(self, node: Node[Any]) -> Callable[[Chunk[Any]], None]:
         sink = self.sink
