@@ -15,7 +15,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Label, Select, Static
 
 from grafo_tui.builtin_nodes import BUILTINS
-from grafo_tui.screens.dialog import Dialog
+from grafo_tui.screens.dialog import FormDialog
 from grafo_tui.widgets.mount_safe_select import MountSafeSelect
 
 AUTO = "AUTO"
@@ -168,8 +168,10 @@ def _parse_timeout(text: str, errors: dict[str, str]) -> float | None:
     return timeout
 
 
-class AddNodeScreen(Dialog[AddRequest | None]):
+class AddNodeScreen(FormDialog[AddRequest | None]):
     """Ask for the new node's id, function, kwargs, forwarding and timeout."""
+
+    CONFIRM_ID = "add"
 
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="add_node.cancel"),
@@ -220,19 +222,7 @@ class AddNodeScreen(Dialog[AddRequest | None]):
         if node_id.value.strip() in self._suggestions():
             node_id.value = self._suggest(str(event.value))
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        self._submit()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "add":
-            self._submit()
-        else:
-            self.dismiss(None)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-    def _submit(self) -> None:
+    def submit(self) -> None:
         choice = self.query_one("#function", Select).value
         request, errors = parse_add_form(
             node_id=self.query_one("#node-id", Input).value,

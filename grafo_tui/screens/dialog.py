@@ -6,6 +6,7 @@ from typing import TypeVar
 
 from textual.await_complete import AwaitComplete
 from textual.screen import ModalScreen
+from textual.widgets import Button, Input
 
 ResultType = TypeVar("ResultType")
 
@@ -22,3 +23,30 @@ class Dialog(ModalScreen[ResultType]):
         if not self.is_current:
             return AwaitComplete()
         return super().dismiss(result)
+
+
+class FormDialog(Dialog[ResultType]):
+    """A dialog with inputs, a confirm button and a cancel button.
+
+    Enter in an input or the button whose id is `CONFIRM_ID` calls `submit`,
+    which validates the form and dismisses it with a result when valid; any
+    other button, or the `cancel` action, dismisses it with `None`.
+    """
+
+    CONFIRM_ID = "confirm"
+
+    def submit(self) -> None:
+        """Validate the fields; dismiss with the result when they are valid."""
+        raise NotImplementedError
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.submit()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == self.CONFIRM_ID:
+            self.submit()
+        else:
+            self.dismiss(None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -10,7 +10,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Label, Static
 
-from grafo_tui.screens.dialog import Dialog
+from grafo_tui.screens.dialog import FormDialog
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,8 +64,10 @@ def parse_fault_form(
     return FaultRequest(error, delay), errors
 
 
-class FaultScreen(Dialog[FaultRequest | None]):
+class FaultScreen(FormDialog[FaultRequest | None]):
     """Ask how the node's next run should misbehave; dismiss with the request."""
+
+    CONFIRM_ID = "inject"
 
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="fault.cancel"),
@@ -99,19 +101,7 @@ class FaultScreen(Dialog[FaultRequest | None]):
                 yield Button("Inject", variant="warning", id="inject")
                 yield Button("Cancel", id="cancel")
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        self._submit()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "inject":
-            self._submit()
-        else:
-            self.dismiss(None)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-    def _submit(self) -> None:
+    def submit(self) -> None:
         request, errors = parse_fault_form(
             self.query_one("#error", Input).value,
             self.query_one("#delay", Input).value,
