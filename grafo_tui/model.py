@@ -310,10 +310,15 @@ def _on_run_started(model: RunModel, event: events.RunStarted) -> LogLine:
     model.started_at = event.time
     model.max_workers = event.max_workers
     model.root_ids = list(event.root_ids)
-    title = f"run {event.run_id} started"
-    if event.description:
-        title += f": {event.description}"
-    return model._line(event, title, "run")
+    return model._line(event, f"{_run_title(model)} started", "run")
+
+
+def _run_title(model: RunModel) -> str:
+    """Return ``run NAME (ID)``, with the id cut to 8 characters when long."""
+    run_id = model.run_id if len(model.run_id) <= 12 else model.run_id[:8]
+    if model.description:
+        return f"run {escape_control(model.description)} ({run_id})"
+    return f"run {run_id}"
 
 
 def _on_run_finished(model: RunModel, event: events.RunFinished) -> LogLine:
@@ -333,7 +338,7 @@ def _on_run_finished(model: RunModel, event: events.RunFinished) -> LogLine:
     if event.error_count:
         plural = "s" if event.error_count > 1 else ""
         errors = f", {event.error_count} error{plural}"
-    return model._line(event, f"run {event.run_id} {outcome}{errors}", "run")
+    return model._line(event, f"{_run_title(model)} {outcome}{errors}", "run")
 
 
 def _on_paused(model: RunModel, event: events.Event) -> None:
