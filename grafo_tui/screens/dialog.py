@@ -28,9 +28,9 @@ class Dialog(ModalScreen[ResultType]):
 class FormDialog(Dialog[ResultType]):
     """A dialog with inputs, a confirm button and a cancel button.
 
-    Enter in an input or the button whose id is `CONFIRM_ID` calls `submit`,
-    which validates the form and dismisses it with a result when valid; any
-    other button, or the `cancel` action, dismisses it with `None`.
+    Enter in an input, or the button whose id is `CONFIRM_ID`, calls
+    `submit`. Any other button, or the `cancel` action, dismisses the dialog
+    with `None`.
     """
 
     CONFIRM_ID = "confirm"
