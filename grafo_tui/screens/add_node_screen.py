@@ -86,6 +86,8 @@ def parse_add_form(
     if kwargs is not None and function is not None:
         _check_kwargs(function, kwargs, errors)
     forward = _parse_forward(forward_text.strip(), function, kwargs, errors)
+    if kwargs is not None and function is not None and "kwargs" not in errors:
+        _check_required(function, kwargs, forward, errors)
     timeout = _parse_timeout(timeout_text.strip(), errors)
     if errors:
         return None, errors
@@ -133,6 +135,34 @@ def _check_kwargs(
         errors["kwargs"] = (
             f"The function takes no parameter {', '.join(map(repr, unknown))}; "
             f"it takes {parameters_text(function)}."
+        )
+
+
+def _check_required(
+    function: Callable,
+    kwargs: dict[str, Any],
+    forward: str | None,
+    errors: dict[str, str],
+) -> None:
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):
+        return
+    kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    missing = [
+        p.name
+        for p in parameters
+        if p.kind in kinds
+        and p.default is inspect.Parameter.empty
+        and p.name not in kwargs
+        and p.name != forward
+    ]
+    if forward == AUTO and missing:
+        missing = missing[1:]  # AUTO fills the one free parameter
+    if missing:
+        errors["kwargs"] = (
+            f"Missing {', '.join(map(repr, missing))}: the function takes "
+            f"{parameters_text(function)}; give a value in kwargs or forward it."
         )
 
 

@@ -300,3 +300,19 @@ async def test_mount_safe_select_retries_label(monkeypatch):
         assert select.value == 2
         label = select.query_one(SelectCurrent).query_one("#label")
         assert "two" in str(label.render())
+
+
+async def needs_value(value):
+    return value
+
+
+def test_form_rejects_missing_required_kwarg():
+    request, errors = form(function=needs_value, kwargs_text="{}")
+    assert request is None
+    assert "'value'" in errors["kwargs"]
+
+
+def test_form_accepts_forwarded_required_kwarg():
+    request, errors = form(function=needs_value, kwargs_text="{}", forward_text="AUTO")
+    assert errors == {}
+    assert request.forward == "AUTO"
