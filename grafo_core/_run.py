@@ -35,7 +35,7 @@ RUNNING = NodeState.RUNNING
 SUCCEEDED = NodeState.SUCCEEDED
 
 
-def _describe(node: Node[Any]) -> tuple[str, str, str, str]:
+def _node_description(node: Node[Any]) -> tuple[str, str, str, str]:
     """Return a node's label, function name, module and source location.
 
     Cached on the node, since they depend only on its uuid and function.
@@ -207,7 +207,7 @@ class Run:
         emit = self.emit
         pending = set(added)
         for node in added:
-            label, name, module, source = _describe(node)
+            label, name, module, source = _node_description(node)
             emit(
                 ev.NodeAdded(
                     run_id,
