@@ -282,7 +282,7 @@ class Run:
         self._reset(node, reason)
 
     def is_running(self, node: Node[Any]) -> bool:
-        """Whether `node` has a task in this run."""
+        """Return whether `node` has a task in this run."""
         return node in self.tasks
 
     def _parents_completed(self, node: Node[Any]) -> bool:
@@ -550,7 +550,8 @@ class Run:
 
     @staticmethod
     def _reaches(start: Node[Any], target: Node[Any]) -> bool:
-        """Whether `target` is reachable from `start`: the edge closes a cycle."""
+        """Return whether `target` is reachable from `start`, so an edge from
+        `target` to `start` closes a cycle."""
         seen = {start}
         stack = [start]
         while stack:

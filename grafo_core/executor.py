@@ -46,7 +46,7 @@ class TreeExecutor:
         uuid: The executor's name; a random UUID4 string when omitted.
         description: Free text shown by tools.
         roots: The nodes that start at once.
-        max_workers: The most nodes running at the same time, or `None`.
+        max_workers: The maximum number of nodes running at once, or `None`.
         stop_on_error: Whether a failed node stops the whole run (the Grafo
             behaviour). With `False`, only the failed node's descendants are
             skipped and independent branches go on.
@@ -300,7 +300,7 @@ class TreeExecutor:
 
     @property
     def max_workers(self) -> int | None:
-        """The most nodes that may run at once, or `None` for no limit."""
+        """The maximum number of nodes running at once, or `None` for no limit."""
         return self._max_workers
 
     @max_workers.setter

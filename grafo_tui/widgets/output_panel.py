@@ -26,8 +26,8 @@ class OutputPanel(Log):
         self.write("\n".join(lines), scroll_end=self.is_vertical_scroll_end)
         if self.virtual_size.height > self.line_count:
             # NOTE: Textual 8.2.8's Log drops old lines but keeps the virtual
-            # height of every line ever written, so the panel scrolled past
-            # its text and showed nothing; this sets the height back.
+            # height of every line ever written. The panel then scrolled past
+            # its text and showed nothing, so this sets the height back.
             self.virtual_size = Size(self.virtual_size.width, self.line_count)
             if self.is_vertical_scroll_end or self.scroll_y > self.max_scroll_y:
                 self.scroll_end(animate=False)
