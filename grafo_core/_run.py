@@ -11,49 +11,74 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from grafo_core import events as ev
+from grafo_core._announce import announce_nodes
+from grafo_core._deadlines import Deadlines
 from grafo_core.chunk import Chunk
 from grafo_core.events import NodeState
-from grafo_core.node import UNRESOLVED, Node, NodeTimeoutError
+from grafo_core.node import UNRESOLVED, Node, NodeTimeoutError, has_lambda
 
 if TYPE_CHECKING:
     from grafo_core.executor import TreeExecutor
 
 logger = logging.getLogger(__name__)
 
-# Uuid of the node whose coroutine owns each running frame, for all runs in
-# the process; `grafo_core.introspect.node_of_frame` reads it from any thread.
-running_frames: dict[Any, str] = {}
+live_runs: set[Run] = set()
+"""Every run in progress in the process, on any thread; read by
+`grafo_core.introspect.node_of_frame`."""
 
 _NO_KWARGS: Mapping[str, Any] = MappingProxyType({})
 
 _TIMED_OUT = object()
-"""The cancel reason `_expire_deadlines` records for a node past its timeout."""
+"""The cancel reason recorded for a node past its timeout."""
+
+# The hot path builds events with `tuple.__new__`, which skips the Python
+# level `__new__` of a NamedTuple and costs half as much.
+_new = tuple.__new__
+_set = object.__setattr__
+_monotonic = time.monotonic
 
 WAITING = NodeState.WAITING
 READY = NodeState.READY
 RUNNING = NodeState.RUNNING
 SUCCEEDED = NodeState.SUCCEEDED
+_UNFINISHED = (NodeState.FAILED, NodeState.TIMED_OUT, NodeState.CANCELLED)
 
 
-def _node_description(node: Node[Any]) -> tuple[str, str, str, str]:
-    """Return a node's label, function name, module and source location.
+class Entry:
+    """One node's place in one run: its state, attempt count and task.
 
-    Cached on the node, since they depend only on its uuid and function.
+    The entry is also its task's done callback: calling it with the task
+    hands the outcome to the run. (A bound method would be one more object
+    per node for the garbage collector.)
     """
-    cached = node._description
-    if cached is not None and cached[0] is node.coroutine and cached[1] == node.uuid:
-        return cached[2]
-    function = node.coroutine
-    code = getattr(function, "__code__", None)
-    source = f"{code.co_filename}:{code.co_firstlineno}" if code is not None else ""
-    description = (
-        node.label,
-        getattr(function, "__qualname__", repr(function)),
-        getattr(function, "__module__", "") or "",
-        source,
+
+    __slots__ = (
+        "run",
+        "node",
+        "state",
+        "attempt",
+        "task",
+        "started",
+        "plain",
+        "cancel_reason",
+        "passed_breakpoint",
+        "in_graph",
     )
-    object.__setattr__(node, "_description", (function, node.uuid, description))
-    return description
+
+    def __init__(self, run: Run, node: Node[Any]) -> None:
+        self.run = run
+        self.node = node
+        self.state = WAITING
+        self.attempt = 0
+        self.task: asyncio.Task[Any] | None = None
+        self.started = 0.0
+        self.plain = False
+        self.cancel_reason: object = None
+        self.passed_breakpoint = False
+        self.in_graph = True
+
+    def __call__(self, task: asyncio.Task[Any]) -> None:
+        self.run.finish(self, task)
 
 
 class Run:
@@ -81,19 +106,10 @@ class Run:
         self.stop_on_error = stop_on_error
         self.errors: list[BaseException] = []
         self.nodes: dict[str, Node[Any]] = {}
-        self.states: dict[Node[Any], NodeState] = {}
-        self.attempts: dict[Node[Any], int] = {}
-        self.tasks: dict[Node[Any], asyncio.Task[Any]] = {}
-        # Per task: its node, start time, whether it is the bare coroutine,
-        # and the coroutine's frame (the key in `running_frames`).
-        self.task_info: dict[asyncio.Task[Any], tuple[Node[Any], float, bool, Any]] = {}
-        # Per timeout value, (deadline, node, attempt) in deadline order.
-        self.deadlines: dict[float, deque[tuple[float, Node[Any], int]]] = {}
-        self.timer: asyncio.TimerHandle | None = None
-        self.timer_when = 0.0
-        self.ready: deque[Node[Any]] = deque()
-        self.rerun: set[Node[Any]] = set()
-        self.cancel_reasons: dict[Node[Any], object] = {}
+        self.entries: dict[Node[Any], Entry] = {}
+        self.running = 0
+        self.ready: deque[Entry] = deque()
+        self.rerun: set[Entry] = set()
         self.roots: list[Node[Any]] = []
         # Caller operations in progress (such as `remove` awaiting a cancel);
         # the run does not end while one is pending.
@@ -106,11 +122,11 @@ class Run:
         # Debugging aids shared with the executor, so changes apply at once.
         self.breakpoints: set[str] = executor._breakpoints
         self.faults: dict[str, tuple[float, str | None]] = executor._faults
-        self.passed_breakpoint: set[Node[Any]] = set()
         self.held = False
         self.released = False
         self.debug = logger.isEnabledFor(logging.DEBUG)
         self.loop = asyncio.get_running_loop()
+        self.deadlines = Deadlines(self.loop, self._expire)
         self.done: asyncio.Future[None] = self.loop.create_future()
 
     # -- events --------------------------------------------------------------
@@ -121,10 +137,9 @@ class Run:
             subscriber = subscribers[0]
             try:
                 subscriber(event)
-                return
             except Exception:
                 self._detach(subscriber, event)
-                return
+            return
         for subscriber in tuple(subscribers):
             try:
                 subscriber(event)
@@ -140,26 +155,43 @@ class Run:
         if subscriber in self.subscribers:
             self.subscribers.remove(subscriber)
 
+    # -- reading -------------------------------------------------------------
+
+    def state_of(self, node: Node[Any]) -> NodeState:
+        return self.entries[node].state
+
+    def task_of(self, node: Node[Any]) -> asyncio.Task[Any] | None:
+        entry = self.entries.get(node)
+        return entry.task if entry is not None else None
+
+    def is_running(self, node: Node[Any]) -> bool:
+        """Return whether `node` has a task in this run."""
+        entry = self.entries.get(node)
+        return entry is not None and entry.task is not None
+
     # -- graph ---------------------------------------------------------------
 
     def start(self, roots: list[Node[Any]]) -> None:
         """Build the graph reachable from `roots`, announce it and start roots."""
+        live_runs.add(self)
         self.roots = list(roots)
         if self.subscribers:
             self.emit(
                 ev.RunStarted(
                     self.run_id,
                     None,
-                    time.monotonic(),
+                    _monotonic(),
                     self.executor.description,
                     tuple(root.uuid for root in roots),
                     self.max_workers,
                 )
             )
         self._add_subgraph(roots)
+        entries = self.entries
         for root in roots:
-            if self.states[root] is WAITING:
-                self._make_ready(root)
+            entry = entries[root]
+            if entry.state is WAITING:
+                self._make_ready(entry)
         self.check_done()
 
     def check_can_link(self, child: Node[Any]) -> None:
@@ -175,13 +207,13 @@ class Run:
 
     def _add_subgraph(self, starts: Iterable[Node[Any]]) -> None:
         """Add every node reachable from `starts` that is not in the graph yet."""
-        added: list[Node[Any]] = []
-        states = self.states
+        entries = self.entries
         nodes = self.nodes
+        added: list[Node[Any]] = []
         # Breadth-first, so parents are announced before their children.
-        queue = [node for node in starts if node not in states]
+        queue = [node for node in starts if node not in entries]
         for node in queue:
-            if node in states:
+            if node in entries:
                 continue
             uuid = node.uuid
             if uuid in nodes:
@@ -190,53 +222,14 @@ class Run:
                     f"{self.run_id!r}; give each node its own uuid"
                 )
             nodes[uuid] = node
-            states[node] = WAITING
+            entries[node] = Entry(self, node)
             node._runs.append(self)
             added.append(node)
             for child in node._children:
-                if child not in states:
+                if child not in entries:
                     queue.append(child)
-        if not self.subscribers:
-            return
-        now = time.monotonic()
-        root_set = set(self.roots)
-        # Each edge follows the NodeAdded of its later end, so a consumer
-        # that applies events in batches never sees a node without its
-        # parents once they are known.
-        run_id = self.run_id
-        emit = self.emit
-        pending = set(added)
-        for node in added:
-            label, name, module, source = _node_description(node)
-            emit(
-                ev.NodeAdded(
-                    run_id,
-                    node.uuid,
-                    now,
-                    label,
-                    name,
-                    node._is_generator,
-                    node in root_set,
-                    node.timeout,
-                    module,
-                    source,
-                )
-            )
-            pending.discard(node)
-            for parent in node._parents:
-                if parent in states and parent not in pending:
-                    self._emit_edge(parent, node, now)
-            for child in node._children:
-                if child in states and child not in pending and child is not node:
-                    self._emit_edge(node, child, now)
-
-    def _emit_edge(self, parent: Node[Any], child: Node[Any], now: float) -> None:
-        rule = parent._forward.get(child)
-        self.emit(
-            ev.EdgeAdded(
-                self.run_id, child.uuid, now, parent.uuid, rule.name if rule else None
-            )
-        )
+        if self.subscribers:
+            announce_nodes(self, added)
 
     def on_edge_added(
         self, parent: Node[Any], child: Node[Any], forward: str | None
@@ -244,97 +237,110 @@ class Run:
         """Take a new edge into the graph; start the child if it can start."""
         if self.done.done():
             return
-        if child not in self.states:
+        entry = self.entries.get(child)
+        if entry is None:
             self._add_subgraph([child])
+            entry = self.entries[child]
         elif self.subscribers:
             self.emit(
                 ev.EdgeAdded(
-                    self.run_id, child.uuid, time.monotonic(), parent.uuid, forward
+                    self.run_id, child.uuid, _monotonic(), parent.uuid, forward
                 )
             )
-        state = self.states[child]
-        if state is WAITING and self._parents_completed(child):
-            self._make_ready(child)
+        if entry.state is WAITING and self._parents_completed(child):
+            self._make_ready(entry)
             self.check_done()
-        elif state is READY and child not in self.roots:
+        elif entry.state is READY and child not in self.roots:
             if not self._parents_completed(child):
-                self._unready(child, f"new parent {parent.label!r} has not completed")
+                self._unready(entry, f"new parent {parent.label!r} has not completed")
 
     def on_edge_removed(self, parent: Node[Any], child: Node[Any]) -> None:
         """Drop an edge; a child whose other parents all completed starts."""
-        if self.done.done() or child not in self.states:
+        if self.done.done():
+            return
+        entry = self.entries.get(child)
+        if entry is None:
             return
         if self.subscribers:
             self.emit(
-                ev.EdgeRemoved(self.run_id, child.uuid, time.monotonic(), parent.uuid)
+                ev.EdgeRemoved(self.run_id, child.uuid, _monotonic(), parent.uuid)
             )
-        state = self.states[child]
-        if state is WAITING and child._parents and self._parents_completed(child):
-            self._make_ready(child)
+        if entry.state is WAITING and child._parents and self._parents_completed(child):
+            self._make_ready(entry)
             self.check_done()
-        elif state is READY and not child._parents and child not in self.roots:
-            self._unready(child, "no parent left")
+        elif entry.state is READY and not child._parents and child not in self.roots:
+            self._unready(entry, "no parent left")
 
-    def _unready(self, node: Node[Any], reason: str) -> None:
+    def _unready(self, entry: Entry, reason: str) -> None:
         """Send a queued node back to waiting: its parents changed."""
-        if node in self.ready:
-            self.ready.remove(node)
-        self._reset(node, reason)
-
-    def is_running(self, node: Node[Any]) -> bool:
-        """Return whether `node` has a task in this run."""
-        return node in self.tasks
+        if entry in self.ready:
+            self.ready.remove(entry)
+        self._reset(entry, reason)
 
     def _parents_completed(self, node: Node[Any]) -> bool:
         # A parent that is running again (in a cycle) has not completed its
         # current run, so a child connected meanwhile waits for that run.
-        states = self.states
+        entries = self.entries
         for parent in node._parents:
-            if states.get(parent) is not SUCCEEDED:
+            entry = entries.get(parent)
+            if entry is None or entry.state is not SUCCEEDED:
                 return False
         return True
 
     def forget(self, node: Node[Any]) -> None:
         """Remove a node with no edges left from the graph."""
         del self.nodes[node.uuid]
-        del self.states[node]
-        if node in self.ready:
-            self.ready.remove(node)
-        self.rerun.discard(node)
+        entry = self.entries.pop(node)
+        entry.in_graph = False
+        if entry in self.ready:
+            self.ready.remove(entry)
+        self.rerun.discard(entry)
         if node in self.roots:
             self.roots.remove(node)
         if self in node._runs:
             node._runs.remove(self)
         if self.subscribers:
-            self.emit(ev.NodeRemoved(self.run_id, node.uuid, time.monotonic()))
+            self.emit(ev.NodeRemoved(self.run_id, node.uuid, _monotonic()))
 
     # -- scheduling ----------------------------------------------------------
 
-    def _make_ready(self, node: Node[Any]) -> None:
+    def _make_ready(self, entry: Entry) -> None:
+        """Start a node whose parents all completed, or queue it when the run
+        is paused or at its worker limit."""
         if self.stopping:
             return
-        self.states[node] = READY
-        if self.subscribers:
-            self.emit(ev.NodeQueued(self.run_id, node.uuid, time.monotonic()))
         if self.paused or (
-            self.max_workers is not None and len(self.tasks) >= self.max_workers
+            self.max_workers is not None and self.running >= self.max_workers
         ):
-            self.ready.append(node)
+            self._enqueue(entry)
         elif self.breakpoints:
-            self._launch(node)
+            self._launch(entry)
         else:
-            self._start(node)
+            self._start(entry)
 
-    def _launch(self, node: Node[Any]) -> None:
-        """Start `node`, unless it has a breakpoint: then pause in front of it."""
-        if self.breakpoints and node.uuid in self.breakpoints:
-            if node not in self.passed_breakpoint:
-                self.passed_breakpoint.add(node)
-                self.ready.appendleft(node)
-                self.pause(f"breakpoint on {node.label!r}", node.uuid)
+    def _enqueue(self, entry: Entry, *, first: bool = False) -> None:
+        """Put a node in the ready queue; only a node that waits there sends
+        `NodeQueued`, one that starts at once goes straight to running."""
+        if entry.state is not READY:
+            entry.state = READY
+            if self.subscribers:
+                self.emit(ev.NodeQueued(self.run_id, entry.node.uuid, _monotonic()))
+        if first:
+            self.ready.appendleft(entry)
+        else:
+            self.ready.append(entry)
+
+    def _launch(self, entry: Entry) -> None:
+        """Start a node, unless it has a breakpoint: then pause in front of it."""
+        uuid = entry.node.uuid
+        if self.breakpoints and uuid in self.breakpoints:
+            if not entry.passed_breakpoint:
+                entry.passed_breakpoint = True
+                self._enqueue(entry, first=True)
+                self.pause(f"breakpoint on {entry.node.label!r}", uuid)
                 return
-            self.passed_breakpoint.discard(node)
-        self._start(node)
+            entry.passed_breakpoint = False
+        self._start(entry)
 
     def pause(self, reason: str, node_id: str | None = None) -> None:
         """Start no new node until `resume`."""
@@ -342,13 +348,13 @@ class Run:
             return
         self.paused = True
         if self.subscribers:
-            self.emit(ev.RunPaused(self.run_id, node_id, time.monotonic(), reason))
+            self.emit(ev.RunPaused(self.run_id, node_id, _monotonic(), reason))
 
     def fill(self) -> None:
         """Start queued nodes while the run is not paused and under its limit."""
         ready = self.ready
         while ready and not self.paused and not self.stopping:
-            if self.max_workers is not None and len(self.tasks) >= self.max_workers:
+            if self.max_workers is not None and self.running >= self.max_workers:
                 break
             self._launch(ready.popleft())
 
@@ -356,37 +362,43 @@ class Run:
         """Start the first queued node, paused or not; return it or `None`."""
         if not self.ready or self.stopping:
             return None
-        node = self.ready.popleft()
-        self.passed_breakpoint.discard(node)
-        self._start(node)
-        return node
+        entry = self.ready.popleft()
+        entry.passed_breakpoint = False
+        self._start(entry)
+        return entry.node
 
-    def _start(self, node: Node[Any]) -> None:
-        attempt = self.attempts.get(node, 0) + 1
-        self.attempts[node] = attempt
-        self.states[node] = RUNNING
-        now = time.monotonic()
+    def _start(self, entry: Entry) -> None:
+        node = entry.node
+        attempt = entry.attempt = entry.attempt + 1
+        entry.state = RUNNING
+        entry.cancel_reason = None
+        now = entry.started = _monotonic()
         fault = self.faults.pop(node.uuid, None) if self.faults else None
         if node._checker is UNRESOLVED:
             node.resolve_checker()
-        plain = fault is None and node.is_plain_call()
+        kwargs = node.kwargs
+        plain = entry.plain = (
+            node._bare and fault is None and (not kwargs or not has_lambda(kwargs))
+        )
         if plain:
             # The common case runs the user's coroutine as the task itself,
-            # with no wrapper frame, and does the bookkeeping in `_on_done`.
-            kwargs = node.kwargs
+            # with no wrapper frame, and does the bookkeeping in `finish`.
             try:
-                coroutine = node.coroutine(**kwargs)
+                coroutine = node.coroutine(**kwargs) if kwargs else node.coroutine()
             except Exception as exc:  # arguments that do not fit the function
-                self._failed(node, exc, now, timed_out=False)
+                self._failed(entry, exc, timed_out=False)
                 return
             if self.subscribers:
                 self.emit(
-                    ev.NodeStarted(
-                        self.run_id,
-                        node.uuid,
-                        now,
-                        attempt,
-                        dict(kwargs) if kwargs else _NO_KWARGS,
+                    _new(
+                        ev.NodeStarted,
+                        (
+                            self.run_id,
+                            node.uuid,
+                            now,
+                            attempt,
+                            dict(kwargs) if kwargs else _NO_KWARGS,
+                        ),
                     )
                 )
         else:
@@ -394,13 +406,12 @@ class Run:
             on_call = self._start_announcer(node, attempt) if self.subscribers else None
             coroutine = node.execute(on_chunk, on_call, fault=fault, timed=False)
         task = self.loop.create_task(coroutine)
-        frame = coroutine.cr_frame
-        running_frames[frame] = node.uuid
-        self.tasks[node] = task
-        self.task_info[task] = (node, now, plain, frame)
-        task.add_done_callback(self._on_done)
-        if node.timeout is not None:
-            self._arm_deadline(node, attempt, now)
+        entry.task = task
+        self.running += 1
+        task.add_done_callback(entry)
+        timeout = node.timeout
+        if timeout is not None:
+            self.deadlines.add(timeout, now, entry, attempt)
 
     def _start_announcer(
         self, node: Node[Any], attempt: int
@@ -408,95 +419,61 @@ class Run:
         def announce(kwargs: dict[str, Any]) -> None:
             self.emit(
                 ev.NodeStarted(
-                    self.run_id, node.uuid, time.monotonic(), attempt, dict(kwargs)
+                    self.run_id, node.uuid, _monotonic(), attempt, dict(kwargs)
                 )
             )
 
         return announce
 
-    def _on_done(self, task: asyncio.Task[Any]) -> None:
-        node, started, plain, frame = self.task_info.pop(task)
-        running_frames.pop(frame, None)
-        if self.tasks.get(node) is task:
-            del self.tasks[node]
-        now = time.monotonic()
-        if plain:
-            object.__setattr__(node, "_runtime", now - started)
-        reason = self.cancel_reasons.pop(node, None) if self.cancel_reasons else None
-        if task.cancelled():
-            if node in self.states:
+    def finish(self, entry: Entry, task: asyncio.Task[Any]) -> None:
+        """Record how a node's task ended and start what that allows."""
+        self.running -= 1
+        if entry.task is task:
+            entry.task = None
+        now = _monotonic()
+        node = entry.node
+        if entry.plain:
+            _set(node, "_runtime", now - entry.started)
+        if entry.in_graph:
+            try:
+                output = task.result()
+            except asyncio.CancelledError as error:
+                reason = entry.cancel_reason
                 if reason is None:
                     # Nobody asked for this cancel: the node's own code raised
                     # CancelledError, which counts as a failure.
-                    try:
-                        task.result()
-                    except asyncio.CancelledError as error:
-                        self._failed(node, error, started, timed_out=False)
+                    self._failed(entry, error, timed_out=False)
                 elif reason is _TIMED_OUT:
-                    error = NodeTimeoutError(
+                    timeout_error = NodeTimeoutError(
                         f"node {node.uuid!r} timed out after {node.timeout} s"
                     )
-                    self._failed(node, error, started, timed_out=True)
+                    self._failed(entry, timeout_error, timed_out=True)
                 else:
-                    self._cancelled(node, reason, started)
-        else:
-            error = task.exception()
-            if node in self.states:
-                if error is None:
-                    output = task.result()
-                    if plain:
-                        object.__setattr__(node, "_output", output)
-                    self._succeeded(node, output, started, now)
-                else:
-                    self._failed(node, error, started, timed_out=False)
-        if node in self.rerun:
-            self.rerun.discard(node)
-            if self.states.get(node) is SUCCEEDED:
-                self._make_ready(node)
+                    self._cancelled(entry, str(reason))
+            except BaseException as error:  # any other error is the node's failure
+                self._failed(entry, error, timed_out=False)
+            else:
+                if entry.plain:
+                    _set(node, "_output", output)
+                self._succeeded(entry, output, now)
+            if self.rerun and entry in self.rerun:
+                self.rerun.discard(entry)
+                if entry.state is SUCCEEDED:
+                    self._make_ready(entry)
         if self.ready:
             self.fill()
-        if not self.tasks:
+        if not self.running:
             self.check_done()
 
-    def _arm_deadline(self, node: Node[Any], attempt: int, now: float) -> None:
-        # One timer per run, set for the earliest deadline, is far cheaper
-        # than a timer per node (asyncio.timeout). Nodes with the same timeout
-        # get deadlines in start order, so one FIFO queue per timeout value
-        # stays sorted without a heap.
-        timeout = node.timeout
-        queue = self.deadlines.get(timeout)
-        if queue is None:
-            queue = self.deadlines[timeout] = deque()
-        deadline = now + timeout
-        queue.append((deadline, node, attempt))
-        if self.timer is None or deadline < self.timer_when:
-            if self.timer is not None:
-                self.timer.cancel()
-            self.timer_when = deadline
-            self.timer = self.loop.call_at(deadline, self._expire_deadlines)
-
-    def _expire_deadlines(self) -> None:
-        self.timer = None
-        now = self.loop.time()
-        earliest = None
-        for timeout, queue in list(self.deadlines.items()):
-            while queue and queue[0][0] <= now:
-                _, node, attempt = queue.popleft()
-                task = self.tasks.get(node)
-                if (
-                    task is not None
-                    and self.attempts.get(node) == attempt
-                    and node not in self.cancel_reasons
-                ):
-                    self.cancel_reasons[node] = _TIMED_OUT
-                    task.cancel()
-            if not queue:
-                del self.deadlines[timeout]
-            elif earliest is None or queue[0][0] < earliest:
-                earliest = queue[0][0]
-        if earliest is not None:
-            self.timer_when = earliest
-            self.timer = self.loop.call_at(earliest, self._expire_deadlines)
+    def _expire(self, entry: Entry, attempt: int) -> None:
+        task = entry.task
+        if (
+            task is not None
+            and entry.attempt == attempt
+            and entry.cancel_reason is None
+        ):
+            entry.cancel_reason = _TIMED_OUT
+            task.cancel()
 
     def _chunk_handler(self, node: Node[Any]) -> Callable[[Chunk[Any]], None]:
         sink = self.sink
@@ -510,104 +487,93 @@ class Run:
             sink(chunk)
             if subscribers:
                 self.emit(
-                    ev.ChunkEmitted(run_id, uuid, time.monotonic(), count, chunk.output)
+                    _new(
+                        ev.ChunkEmitted,
+                        (run_id, uuid, _monotonic(), count, chunk.output),
+                    )
                 )
             count += 1
 
         return on_chunk
 
-    def _succeeded(
-        self, node: Node[Any], output: Any, started: float, now: float
-    ) -> None:
-        self.states[node] = SUCCEEDED
+    def _succeeded(self, entry: Entry, output: Any, now: float) -> None:
+        node = entry.node
+        entry.state = SUCCEEDED
         if not node._is_generator:
             self.sink(node)
         if self.subscribers:
             chunks = len(output) if node._is_generator else 0
             self.emit(
-                ev.NodeSucceeded(
-                    self.run_id, node.uuid, now, now - started, output, chunks
+                _new(
+                    ev.NodeSucceeded,
+                    (self.run_id, node.uuid, now, now - entry.started, output, chunks),
                 )
             )
         if self.debug:
             logger.debug("node %r succeeded", node.uuid)
         # Starting a child never runs node code at once, so the children
         # list cannot change while this loop walks it.
-        states = self.states
+        entries = self.entries
         for child in node._children:
-            state = states.get(child)
+            child_entry = entries.get(child)
+            if child_entry is None:
+                continue
+            state = child_entry.state
             if state is WAITING:
                 for parent in child._parents:
-                    if states.get(parent) is not SUCCEEDED:
+                    parent_entry = entries.get(parent)
+                    if parent_entry is None or parent_entry.state is not SUCCEEDED:
                         break
                 else:
-                    self._make_ready(child)
+                    self._make_ready(child_entry)
             elif state is RUNNING:
-                if self._reaches(child, node):
-                    self.rerun.add(child)
-            elif state is SUCCEEDED and self._reaches(child, node):
-                self._make_ready(child)
+                if _reaches(child, node):
+                    self.rerun.add(child_entry)
+            elif state is SUCCEEDED and _reaches(child, node):
+                self._make_ready(child_entry)
 
-    @staticmethod
-    def _reaches(start: Node[Any], target: Node[Any]) -> bool:
-        """Return whether `target` is reachable from `start`, so an edge from
-        `target` to `start` closes a cycle."""
-        seen = {start}
-        stack = [start]
-        while stack:
-            for child in stack.pop()._children:
-                if child is target:
-                    return True
-                if child not in seen:
-                    seen.add(child)
-                    stack.append(child)
-        return False
-
-    def _failed(
-        self,
-        node: Node[Any],
-        error: BaseException,
-        started: float,
-        *,
-        timed_out: bool,
-    ) -> None:
+    def _failed(self, entry: Entry, error: BaseException, *, timed_out: bool) -> None:
+        node = entry.node
         self.errors.append(error)
-        now = time.monotonic()
+        now = _monotonic()
+        duration = now - entry.started
         if timed_out:
-            self.states[node] = NodeState.TIMED_OUT
+            entry.state = NodeState.TIMED_OUT
             if self.subscribers:
                 self.emit(
                     ev.NodeTimedOut(
-                        self.run_id, node.uuid, now, now - started, node.timeout or 0.0
+                        self.run_id, node.uuid, now, duration, node.timeout or 0.0
                     )
                 )
         else:
-            self.states[node] = NodeState.FAILED
+            entry.state = NodeState.FAILED
             if self.subscribers:
-                self.emit(
-                    ev.NodeFailed(self.run_id, node.uuid, now, now - started, error)
-                )
+                self.emit(ev.NodeFailed(self.run_id, node.uuid, now, duration, error))
         logger.debug("node %r failed: %r", node.uuid, error)
         self._skip_descendants(node, f"ancestor {node.label!r} failed")
         if self.stop_on_error:
             self.stop(f"the run stopped after {node.label!r} failed")
             self.stopped_by_failure = True
 
-    def _cancelled(self, node: Node[Any], reason: str, started: float) -> None:
-        self.states[node] = NodeState.CANCELLED
+    def _cancelled(self, entry: Entry, reason: str, *, ran: bool = True) -> None:
+        entry.state = NodeState.CANCELLED
         if self.subscribers:
-            now = time.monotonic()
+            now = _monotonic()
+            duration = now - entry.started if ran else 0.0
             self.emit(
-                ev.NodeCancelled(self.run_id, node.uuid, now, now - started, reason)
+                ev.NodeCancelled(self.run_id, entry.node.uuid, now, duration, reason)
             )
-        logger.debug("node %r cancelled: %s", node.uuid, reason)
+        logger.debug("node %r cancelled: %s", entry.node.uuid, reason)
 
-    def _skip(self, node: Node[Any], reason: str) -> None:
-        self.states[node] = NodeState.SKIPPED
+    def _skip(self, entry: Entry, reason: str) -> None:
+        entry.state = NodeState.SKIPPED
         if self.subscribers:
-            self.emit(ev.NodeSkipped(self.run_id, node.uuid, time.monotonic(), reason))
+            self.emit(
+                ev.NodeSkipped(self.run_id, entry.node.uuid, _monotonic(), reason)
+            )
 
     def _skip_descendants(self, node: Node[Any], reason: str) -> None:
+        entries = self.entries
         seen = {node}
         stack = list(node._children)
         while stack:
@@ -615,10 +581,11 @@ class Run:
             if child in seen:
                 continue
             seen.add(child)
-            if self.states.get(child) in (WAITING, READY):
-                if child in self.ready:
-                    self.ready.remove(child)
-                self._skip(child, reason)
+            entry = entries.get(child)
+            if entry is not None and entry.state in (WAITING, READY):
+                if entry in self.ready:
+                    self.ready.remove(entry)
+                self._skip(entry, reason)
             stack.extend(child._children)
 
     def stop(self, reason: str) -> None:
@@ -635,36 +602,39 @@ class Run:
 
     def cancel(self, node: Node[Any], reason: str) -> bool:
         """Cancel a ready or running node; return whether anything changed."""
-        state = self.states.get(node)
-        if state is RUNNING:
-            task = self.tasks.get(node)
+        entry = self.entries.get(node)
+        if entry is None:
+            return False
+        if entry.state is RUNNING:
+            task = entry.task
             if task is None:
                 return False
-            self.cancel_reasons[node] = reason
+            entry.cancel_reason = reason
             task.cancel(reason)
             return True
-        if state is READY:
-            self.ready.remove(node)
-            self._cancelled(node, reason, time.monotonic())
+        if entry.state is READY:
+            self.ready.remove(entry)
+            self._cancelled(entry, reason, ran=False)
             self.check_done()
             return True
         return False
 
-    def cancel_all(self, reason: str) -> list[asyncio.Task[None]]:
+    def cancel_all(self, reason: str) -> list[asyncio.Task[Any]]:
         """Stop the run and cancel every running node; return their tasks."""
         self.released = True
         self.stop(reason)
         current = asyncio.current_task()
         tasks = []
-        for node, task in list(self.tasks.items()):
-            if task is not current:
-                self.cancel(node, reason)
+        for entry in list(self.entries.values()):
+            task = entry.task
+            if task is not None and task is not current:
+                self.cancel(entry.node, reason)
                 tasks.append(task)
         return tasks
 
     def check_done(self) -> None:
         """End the run when nothing runs and nothing queued can start."""
-        if self.tasks or self.holds or self.done.done():
+        if self.running or self.holds or self.done.done():
             return
         if self.ready and self.paused and not self.stopping:
             return
@@ -679,7 +649,7 @@ class Run:
                             ev.RunHeld(
                                 self.run_id,
                                 None,
-                                time.monotonic(),
+                                _monotonic(),
                                 f"kept open to retry {names}",
                             )
                         )
@@ -687,8 +657,9 @@ class Run:
         self.done.set_result(None)
 
     def _failed_nodes(self) -> list[Node[Any]]:
-        unfinished = (NodeState.FAILED, NodeState.TIMED_OUT, NodeState.CANCELLED)
-        return [node for node, state in self.states.items() if state in unfinished]
+        return [
+            entry.node for entry in self.entries.values() if entry.state in _UNFINISHED
+        ]
 
     def release(self) -> None:
         """Let a held run end."""
@@ -698,11 +669,8 @@ class Run:
     def retry(self, node: Node[Any]) -> bool:
         """Run a failed, timed-out or cancelled node again, with the nodes that
         its failure skipped; return whether the node was in such a state."""
-        if self.states.get(node) not in (
-            NodeState.FAILED,
-            NodeState.TIMED_OUT,
-            NodeState.CANCELLED,
-        ):
+        entry = self.entries.get(node)
+        if entry is None or entry.state not in _UNFINISHED:
             return False
         if self.stopping and not self.stopped_by_failure:
             return False
@@ -710,45 +678,64 @@ class Run:
         self.stopped_by_failure = False
         self.held = False
         reason = f"retry of {node.label!r}"
-        self._reset(node, reason)
-        for other, state in list(self.states.items()):
-            if state is NodeState.SKIPPED:
+        self._reset(entry, reason)
+        entries = list(self.entries.values())
+        for other in entries:
+            if other.state is NodeState.SKIPPED:
                 self._reset(other, reason)
-        for other, state in list(self.states.items()):
-            if state is WAITING and (
-                other in self.roots
-                or (other._parents and self._parents_completed(other))
+        for other in entries:
+            if other.state is WAITING and (
+                other.node in self.roots
+                or (other.node._parents and self._parents_completed(other.node))
             ):
                 self._make_ready(other)
         self.check_done()
         return True
 
-    def _reset(self, node: Node[Any], reason: str) -> None:
-        self.states[node] = WAITING
+    def _reset(self, entry: Entry, reason: str) -> None:
+        entry.state = WAITING
         if self.subscribers:
-            self.emit(ev.NodeReset(self.run_id, node.uuid, time.monotonic(), reason))
+            self.emit(ev.NodeReset(self.run_id, entry.node.uuid, _monotonic(), reason))
 
     def _never_ran_reason(self, node: Node[Any]) -> str:
         if self.stopping:
             return self.stop_reason
         if not node._parents:
             return "it has no parent left"
+        entries = self.entries
         for parent in node._parents:
-            state = self.states.get(parent)
-            if state is not SUCCEEDED:
-                shown = state.value.replace("_", " ") if state else "not in this run"
+            entry = entries.get(parent)
+            if entry is None:
+                return f"parent {parent.label!r} did not complete (not in this run)"
+            if entry.state is not SUCCEEDED:
+                shown = entry.state.value.replace("_", " ")
                 return f"parent {parent.label!r} did not complete ({shown})"
         return "the run ended first"
 
     def close(self) -> None:
         """Skip what can no longer run and detach from every node."""
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
-        # Whatever still waits now will never run in this run: say why.
-        for node, state in list(self.states.items()):
-            if state is WAITING:
-                self._skip(node, self._never_ran_reason(node))
-        for node in self.states:
-            if self in node._runs:
-                node._runs.remove(self)
+        self.deadlines.close()
+        live_runs.discard(self)
+        for entry in self.entries.values():
+            if entry.state is WAITING:
+                self._skip(entry, self._never_ran_reason(entry.node))
+            runs = entry.node._runs
+            if runs and runs[-1] is self:
+                runs.pop()
+            elif self in runs:
+                runs.remove(self)
+
+
+def _reaches(start: Node[Any], target: Node[Any]) -> bool:
+    """Return whether `target` is reachable from `start`, so an edge from
+    `target` to `start` closes a cycle."""
+    seen = {start}
+    stack = [start]
+    while stack:
+        for child in stack.pop()._children:
+            if child is target:
+                return True
+            if child not in seen:
+                seen.add(child)
+                stack.append(child)
+    return False

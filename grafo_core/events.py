@@ -86,7 +86,7 @@ class Event(abc.ABC):  # noqa: B024 (a marker base: the events register with it)
 
 
 class RunStarted(NamedTuple):
-    """A run began. `NodeAdded` and `EdgeAdded` events for its graph follow."""
+    """A run began. A `NodeAdded` event for each node of its graph follows."""
 
     run_id: str
     node_id: str | None
@@ -164,6 +164,13 @@ class NodeAdded(NamedTuple):
         timeout: The node's timeout in seconds, or `None`.
         module: `__module__` of the coroutine function.
         source: ``"file:line"`` where the coroutine function is defined, or "".
+        parent_ids: The parents already in the graph: each is an edge into
+            this node, sent here instead of as an `EdgeAdded`. An edge from
+            a parent added later comes as an `EdgeAdded` after that parent's
+            `NodeAdded`.
+        forwards: ``(parent_id, parameter)`` for each edge of `parent_ids`
+            that writes the parent's output into a parameter (see
+            `EdgeAdded.forward`); edges that pass no data are not listed.
     """
 
     run_id: str
@@ -177,6 +184,15 @@ class NodeAdded(NamedTuple):
     timeout: float | None
     module: str
     source: str
+    parent_ids: tuple[str, ...] = ()
+    forwards: tuple[tuple[str, str], ...] = ()
+
+    def forward_from(self, parent_id: str) -> str | None:
+        """Return the parameter the edge from `parent_id` forwards into."""
+        for source, parameter in self.forwards:
+            if source == parent_id:
+                return parameter
+        return None
 
 
 class NodeRemoved(NamedTuple):
@@ -213,7 +229,12 @@ class EdgeRemoved(NamedTuple):
 
 
 class NodeQueued(NamedTuple):
-    """Every parent completed; the node moved from waiting to ready."""
+    """Every parent completed, but the node cannot start yet: the run is
+    paused, at its `max_workers` limit, or at a breakpoint on the node.
+
+    A node that can start as soon as its parents complete goes from waiting
+    to running; its `NodeStarted` is its first event after `NodeAdded`.
+    """
 
     run_id: str
     node_id: str | None

@@ -275,7 +275,7 @@ class TreeExecutor:
     @property
     def running_count(self) -> int:
         """How many nodes are running now."""
-        return len(self._run.tasks) if self._run is not None else 0
+        return self._run.running if self._run is not None else 0
 
     def node(self, node_id: str) -> Node[Any]:
         """Return the node with uuid `node_id` in the current run's graph (or,
@@ -294,7 +294,7 @@ class TreeExecutor:
     def state(self, node_id: str) -> NodeState:
         """Return the state of a node of the current run."""
         run = self._require_run("state")
-        return run.states[self.node(node_id)]
+        return run.state_of(self.node(node_id))
 
     # -- steering ------------------------------------------------------------
 
@@ -357,7 +357,7 @@ class TreeExecutor:
         logger.warning(
             "cancel ignored: node %r is %s, not ready or running",
             target.uuid,
-            run.states[target].value,
+            run.state_of(target).value,
         )
         return False
 
@@ -423,7 +423,7 @@ class TreeExecutor:
         logger.warning(
             "retry ignored: node %r is %s, not failed, timed out or cancelled",
             target.uuid,
-            run.states[target].value,
+            run.state_of(target).value,
         )
         return False
 
@@ -436,7 +436,7 @@ class TreeExecutor:
         """
         run = self._require_run("where")
         node = self.node(node_id)
-        task = run.tasks.get(node)
+        task = run.task_of(node)
         if task is None:
             return []
         return await_chain(task.get_coro(), node._generator)
@@ -513,7 +513,7 @@ class TreeExecutor:
         try:
             tasks = []
             for item in doomed:
-                task = run.tasks.get(item)
+                task = run.task_of(item)
                 cancelled = run.cancel(item, "removed")
                 if (
                     cancelled
@@ -537,12 +537,12 @@ class TreeExecutor:
                 item._unlink(child)
             if item in self._roots:
                 self._roots.remove(item)
-            if run is not None and item in run.states:
+            if run is not None and item in run.entries:
                 run.forget(item)
 
     def _resolve(self, node: Node[Any] | str) -> Node[Any]:
         if isinstance(node, Node):
-            if self._run is not None and node not in self._run.states:
+            if self._run is not None and node not in self._run.entries:
                 raise KeyError(
                     f"node {node.uuid!r} is not in the graph of run {self._name!r}"
                 )

@@ -46,12 +46,22 @@ def node_of_frame(frame: types.FrameType | None) -> str | None:
     for example to name the node that blocks an event loop. It walks out
     from `frame` to the coroutine frame a `TreeExecutor` started.
     """
-    from grafo_core._run import running_frames
+    from grafo_core._run import live_runs
 
+    # The frames each running task started in. The dictionaries belong to
+    # another thread; copying them is one C call, which holds the GIL.
+    starts: dict[Any, str] = {}
+    for run in tuple(live_runs):
+        for entry in tuple(run.entries.values()):
+            task = entry.task
+            if task is not None:
+                start = getattr(task.get_coro(), "cr_frame", None)
+                if start is not None:
+                    starts[start] = entry.node.uuid
     for _ in range(_MAX_DEPTH):
         if frame is None:
             return None
-        uuid = running_frames.get(frame)
+        uuid = starts.get(frame)
         if uuid is not None:
             return uuid
         frame = frame.f_back

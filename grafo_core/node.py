@@ -72,6 +72,14 @@ def _is_lambda(value: object) -> bool:
     return isinstance(value, types.LambdaType) and value.__name__ == "<lambda>"
 
 
+def has_lambda(values: dict[str, Any]) -> bool:
+    """Whether any value is a lambda, to be called before each run."""
+    for value in values.values():
+        if _is_lambda(value):
+            return True
+    return False
+
+
 def _resolve_lambdas(values: dict[str, Any], owner: str, uuid: str) -> dict[str, Any]:
     """Return `values` with every lambda replaced by the result of calling it.
 
@@ -132,7 +140,7 @@ def _type_checker(node: Node[Any]) -> type | tuple[type, ...] | None:
 
 
 UNRESOLVED = object()
-"""`Node._checker` before the node's first run has read its type argument."""
+"""`Node._checker` of a typed node before its first run read the type argument."""
 
 
 class Node(Generic[T]):
@@ -209,9 +217,12 @@ class Node(Generic[T]):
         set_(self, "_level", 0)
         set_(self, "_running", 0)
         set_(self, "_runs", [])
-        set_(self, "_checker", UNRESOLVED)
+        # `Node[T](...)` sets `__orig_class__` after __init__; until then the
+        # node is untyped and needs no check.
+        set_(self, "_checker", None)
+        set_(self, "_bare", False)
         set_(self, "_generator", None)
-        set_(self, "_description", None)
+        self._update_bare()
 
     def __setattr__(self, name: str, value: Any) -> None:
         if not name.startswith("_") and self.is_running:
@@ -220,6 +231,24 @@ class Node(Generic[T]):
                 "set it before the run starts or after the node finishes"
             )
         object.__setattr__(self, name, value)
+        if name == "__orig_class__":
+            object.__setattr__(self, "_checker", UNRESOLVED)
+            self._update_bare()
+        elif name in ("on_before_run", "on_after_run"):
+            self._update_bare()
+
+    def _update_bare(self) -> None:
+        """Note whether a run can be the bare coroutine call: no generator,
+        forwarding, `on_before_run`, `on_after_run` or type check."""
+        object.__setattr__(
+            self,
+            "_bare",
+            not self._is_generator
+            and not self._forward
+            and self.on_before_run is None
+            and self.on_after_run is None
+            and self._checker is None,
+        )
 
     def __repr__(self) -> str:
         state = "running" if self.is_running else "idle"
@@ -355,6 +384,7 @@ class Node(Generic[T]):
             self._forward.pop(child, None)
         else:
             self._forward[child] = rule
+        self._update_bare()
         if child._level < self._level + 1:
             child._level = self._level + 1
         for run in tuple(self._runs):
@@ -364,6 +394,7 @@ class Node(Generic[T]):
         self._children.remove(child)
         child._parents.remove(self)
         self._forward.pop(child, None)
+        self._update_bare()
         for run in tuple(self._runs):
             run.on_edge_removed(self, child)
 
@@ -443,24 +474,15 @@ class Node(Generic[T]):
         """Read the type argument of a `Node[T]` once; it is set after __init__."""
         if self._checker is UNRESOLVED:
             object.__setattr__(self, "_checker", _type_checker(self))
+            self._update_bare()
 
     def is_plain_call(self) -> bool:
         """Whether a run is only the coroutine call: no hooks, lambdas,
         forwarding, type check or generator, so an executor may call it bare."""
-        if (
-            self._is_generator
-            or self._forward
-            or self.on_before_run is not None
-            or self.on_after_run is not None
-            or self._checker is not None
-        ):
+        if not self._bare:
             return False
         kwargs = self.kwargs
-        if kwargs:
-            for value in kwargs.values():
-                if _is_lambda(value):
-                    return False
-        return True
+        return not kwargs or not has_lambda(kwargs)
 
     async def _call(
         self,

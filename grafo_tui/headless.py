@@ -204,10 +204,15 @@ def describe(event: events.Event, run: _RunRecord) -> str:
             kind = "async generator" if event.is_generator else "coroutine"
             root = ", root" if event.is_root else ""
             timeout = "none" if event.timeout is None else f"{event.timeout} s"
-            return f"{event.name} ({kind}{root}, timeout {timeout})"
+            text = f"{event.name} ({kind}{root}, timeout {timeout})"
+            if event.parent_ids:
+                text += ", from " + ", ".join(
+                    _edge_text(run, parent_id, event.forward_from(parent_id))
+                    for parent_id in event.parent_ids
+                )
+            return text
         case events.EdgeAdded():
-            forward = f", forward to {event.forward!r}" if event.forward else ""
-            return f"from {escape_control(run.label(event.parent_id))}{forward}"
+            return "from " + _edge_text(run, event.parent_id, event.forward)
         case events.EdgeRemoved():
             return f"from {escape_control(run.label(event.parent_id))}"
         case events.NodeStarted():
@@ -364,6 +369,11 @@ def _wait_until_ended(
 def _drain(runner: PipelineRunner, printer: HeadlessPrinter) -> None:
     while not runner.queue.empty():
         printer.handle(runner.queue.get())
+
+
+def _edge_text(run: _RunRecord, parent_id: str, forward: str | None) -> str:
+    shown = escape_control(run.label(parent_id))
+    return f"{shown} (forward to {forward!r})" if forward else shown
 
 
 def _count(number: int, noun: str) -> str:

@@ -384,6 +384,8 @@ def _on_node_added(model: RunModel, event: events.NodeAdded) -> None:
     node.state = NodeState.WAITING
     if event.is_root and event.node_id not in model.root_ids:
         model.root_ids.append(event.node_id)
+    for parent_id in event.parent_ids:
+        _add_edge(model, parent_id, node, event.forward_from(parent_id))
 
 
 def _on_node_removed(model: RunModel, event: events.NodeRemoved) -> None:
@@ -408,12 +410,19 @@ def _on_node_removed(model: RunModel, event: events.NodeRemoved) -> None:
 def _on_edge_added(model: RunModel, event: events.EdgeAdded) -> None:
     assert event.node_id is not None
     child = model.nodes.get(event.node_id)
-    parent = model.nodes.get(event.parent_id)
-    if child is None or parent is None:
+    if child is not None:
+        _add_edge(model, event.parent_id, child, event.forward)
+
+
+def _add_edge(
+    model: RunModel, parent_id: str, child: NodeView, forward: str | None
+) -> None:
+    parent = model.nodes.get(parent_id)
+    if parent is None:
         return
-    child.parents[event.parent_id] = event.forward
-    if event.node_id not in parent.children:
-        parent.children.append(event.node_id)
+    child.parents[parent_id] = forward
+    if child.node_id not in parent.children:
+        parent.children.append(child.node_id)
     model.structure_version += 1
 
 
@@ -435,9 +444,14 @@ def _on_node_queued(model: RunModel, event: events.NodeQueued) -> None:
 
 
 def _on_node_started(model: RunModel, event: events.NodeStarted) -> None:
+    known = model.nodes.get(event.node_id or "")
+    # A node that did not wait in the ready queue was ready as it started.
+    queued = known is not None and known.state is NodeState.READY
     node = model._node(event)
     if node is None:
         return
+    if not queued:
+        node.ready_at = event.time
     node.runs = event.attempt
     node.kwargs = tuple(event.kwargs_reprs())
     node.kwarg_types = {

@@ -185,8 +185,8 @@ def test_demo_docstring_has_try_section(path: Path) -> None:
 
 def test_quickstart_forwards_automatically(headless_results) -> None:
     events = headless_results["quickstart.py"].events
-    assert "forward to 'page'" in detail_of(events, "process", "EdgeAdded")
-    assert "forward to 'counts'" in detail_of(events, "save", "EdgeAdded")
+    assert "forward to 'page'" in detail_of(events, "process", "NodeAdded")
+    assert "forward to 'counts'" in detail_of(events, "save", "NodeAdded")
     assert index_of(events, "fetch", "NodeSucceeded") < index_of(
         events, "process", "NodeStarted"
     )

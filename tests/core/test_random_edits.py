@@ -47,6 +47,8 @@ class Checker:
             self.roots = set(event.root_ids)
         elif isinstance(event, events.RunFinished):
             self.finished = True
+        elif isinstance(event, events.NodeAdded):
+            self.parents[node] = set(event.parent_ids)
         elif isinstance(event, events.EdgeAdded):
             self.parents.setdefault(node, set()).add(event.parent_id)
         elif isinstance(event, events.EdgeRemoved):

@@ -237,3 +237,36 @@ class FutureEvent(NamedTuple):
 def test_unknown_event_ignored():
     model = RunModel()
     assert model.apply(FutureEvent(RUN, None, 1.0)) is None
+
+
+def test_node_added_brings_its_edges_and_forwards():
+    model = build(("a", "b"))
+    model.apply(
+        events.NodeAdded(
+            RUN,
+            "c",
+            100.0,
+            "c",
+            "f",
+            False,
+            False,
+            None,
+            "",
+            "",
+            ("a", "b"),
+            (("b", "value"),),
+        )
+    )
+    assert model.nodes["c"].parents == {"a": None, "b": "value"}
+    assert model.nodes["a"].children == ["b", "c"]
+    assert model.nodes["b"].children == ["c"]
+
+
+def test_ready_time_is_the_start_unless_the_node_was_queued():
+    model = build(("a", "b"))
+    model.apply(events.NodeStarted(RUN, "a", 100.2, 1, {}))
+    assert model.nodes["a"].ready_at == 100.2
+    model.apply(events.NodeQueued(RUN, "b", 100.5))
+    model.apply(events.NodeStarted(RUN, "b", 100.9, 1, {}))
+    assert model.nodes["b"].ready_at == 100.5
+    assert model.nodes["b"].started_at == 100.9

@@ -1,0 +1,115 @@
+"""The events that describe nodes as they join a run's graph."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from grafo_core import events as ev
+from grafo_core.node import Node
+
+if TYPE_CHECKING:
+    from grafo_core._run import Run
+
+_new = tuple.__new__
+_monotonic = time.monotonic
+
+# Function name, module and source location per code object, so that each
+# `def` is described once however many nodes run it.
+_function_info: dict[Any, tuple[str, str, str]] = {}
+
+
+def _describe_function(function: Any) -> tuple[str, str, str]:
+    code = getattr(function, "__code__", None)
+    if code is not None:
+        cached = _function_info.get(code)
+        if cached is not None:
+            return cached
+    info = (
+        getattr(function, "__qualname__", repr(function)),
+        getattr(function, "__module__", "") or "",
+        f"{code.co_filename}:{code.co_firstlineno}" if code is not None else "",
+    )
+    if code is not None:
+        _function_info[code] = info
+    return info
+
+
+def announce_nodes(run: Run, added: list[Node[Any]]) -> None:
+    """Send `NodeAdded` for each new node, with its edges from the parents
+    announced before it; an edge to a child announced earlier follows as
+    `EdgeAdded`. So a consumer never sees an edge to an unknown node."""
+    now = _monotonic()
+    root_set = set(run.roots)
+    run_id = run.run_id
+    emit = run.emit
+    entries = run.entries
+    pending = set(added)
+    for node in added:
+        pending.discard(node)
+        parent_ids: tuple[str, ...] = ()
+        forwards: tuple[tuple[str, str], ...] = ()
+        if node._parents:
+            parents = [
+                parent
+                for parent in node._parents
+                if parent in entries and parent not in pending
+            ]
+            parent_ids = tuple([parent.uuid for parent in parents])
+            for parent in parents:
+                if parent._forward:
+                    forwards = _forwards_into(node, parents)
+                    break
+        function = node.coroutine
+        name, module, source = _describe_function(function)
+        emit(
+            _new(
+                ev.NodeAdded,
+                (
+                    run_id,
+                    node.uuid,
+                    now,
+                    node.label,
+                    name,
+                    node._is_generator,
+                    node in root_set,
+                    node.timeout,
+                    module,
+                    source,
+                    parent_ids,
+                    forwards,
+                ),
+            )
+        )
+        for child in node._children:
+            if child in entries and child not in pending and child is not node:
+                emit(
+                    ev.EdgeAdded(
+                        run_id,
+                        child.uuid,
+                        now,
+                        node.uuid,
+                        forward_name(node, child),
+                    )
+                )
+
+
+def _forwards_into(
+    child: Node[Any], parents: list[Node[Any]]
+) -> tuple[tuple[str, str], ...]:
+    """Return ``(parent uuid, parameter)`` for each of `parents` that
+    forwards its output into `child`."""
+    found = []
+    for parent in parents:
+        name = forward_name(parent, child)
+        if name is not None:
+            found.append((parent.uuid, name))
+    return tuple(found)
+
+
+def forward_name(parent: Node[Any], child: Node[Any]) -> str | None:
+    forward = parent._forward
+    if not forward:
+        return None
+    rule = forward.get(child)
+    return rule.name if rule is not None else None
