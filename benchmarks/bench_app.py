@@ -594,7 +594,7 @@ async def measure_first_frame(
         check=check_seconds,
         mounted=app.mounted_at - started,
         run_started=counting.first_put[events.RunStarted] - started,
-        tree_sent=counting.last_put[events.EdgeAdded] - started,
+        tree_sent=counting.last_put[events.NodeAdded] - started,
         populated=app.populated_at - started,
         rendered=tree.rendered_at - started,
         frame=frame - started,
@@ -615,7 +615,7 @@ def report_first_frame(args: argparse.Namespace, runs: list[FirstFrame]) -> list
         ("runner.check() (before the start, not counted)", "check"),
         ("app mounted, runner started", "mounted"),
         ("RunStarted put on the queue (tree built)", "run_started"),
-        ("last EdgeAdded put on the queue", "tree_sent"),
+        ("last NodeAdded put on the queue", "tree_sent"),
         ("a drain left every node in the tree", "populated"),
         ("tree widget rendered its lines", "rendered"),
         ("that screen update ended (first frame)", "frame"),
@@ -625,7 +625,7 @@ def report_first_frame(args: argparse.Namespace, runs: list[FirstFrame]) -> list
         shown = ", ".join(f"{value:.3f}" for value in values)
         print(f"{title:<48} median {statistics.median(values):.3f}  ({shown})")
     app_part = statistics.median(run.frame - run.tree_sent for run in runs)
-    print(f"{'app part: last EdgeAdded -> first frame':<48} median {app_part:.3f}")
+    print(f"{'app part: last NodeAdded -> first frame':<48} median {app_part:.3f}")
     for index, run in enumerate(runs, start=1):
         shown = "; ".join(
             f"at {d.started:.3f} s {d.items:,} items in {ms(d.seconds)} "

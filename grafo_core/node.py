@@ -104,10 +104,6 @@ def _resolve_lambdas(values: dict[str, Any], owner: str, uuid: str) -> dict[str,
     return resolved
 
 
-def _is_async_function(function: object) -> bool:
-    return inspect.iscoroutinefunction(function) or inspect.isasyncgenfunction(function)
-
-
 def _describe(function: object) -> str:
     name = getattr(function, "__qualname__", None) or repr(function)
     return f"{name} ({type(function).__name__})"
@@ -177,7 +173,11 @@ class Node(Generic[T]):
         on_before_run: Hook | None = None,
         on_after_run: Hook | None = None,
     ) -> None:
-        if not _is_async_function(coroutine):
+        if inspect.iscoroutinefunction(coroutine):
+            is_generator = False
+        elif inspect.isasyncgenfunction(coroutine):
+            is_generator = True
+        else:
             raise NotAsyncCallableError(
                 f"Node needs an async def function or an async generator function, "
                 f"got {_describe(coroutine)}; define it with 'async def'"
@@ -197,32 +197,39 @@ class Node(Generic[T]):
                 raise ValueError(
                     f"Node timeout must be 0 or more seconds, got {timeout!r}"
                 )
-        set_ = object.__setattr__
-        set_(self, "coroutine", coroutine)
-        set_(self, "kwargs", kwargs)
-        set_(self, "uuid", str(uuid) if uuid is not None else str(uuid_module.uuid4()))
-        set_(self, "timeout", timeout)
-        set_(self, "on_connect", on_connect)
-        set_(self, "on_disconnect", on_disconnect)
-        set_(self, "on_before_run", on_before_run)
-        set_(self, "on_after_run", on_after_run)
-        set_(self, "_uuid_given", uuid is not None)
-        set_(self, "_is_generator", inspect.isasyncgenfunction(coroutine))
-        set_(self, "_children", [])
-        set_(self, "_parents", [])
-        set_(self, "_forward", {})
-        set_(self, "_output", None)
-        set_(self, "_aggregated", [])
-        set_(self, "_runtime", 0.0)
-        set_(self, "_level", 0)
-        set_(self, "_running", 0)
-        set_(self, "_runs", [])
-        # `Node[T](...)` sets `__orig_class__` after __init__; until then the
-        # node is untyped and needs no check.
-        set_(self, "_checker", None)
-        set_(self, "_bare", False)
-        set_(self, "_generator", None)
-        self._update_bare()
+        # One update instead of an attribute at a time: __setattr__ guards
+        # public attributes during a run, and trees of thousands of nodes
+        # are built in loops.
+        vars(self).update(
+            {
+                "coroutine": coroutine,
+                "kwargs": kwargs,
+                "uuid": str(uuid) if uuid is not None else str(uuid_module.uuid4()),
+                "timeout": timeout,
+                "on_connect": on_connect,
+                "on_disconnect": on_disconnect,
+                "on_before_run": on_before_run,
+                "on_after_run": on_after_run,
+                "_uuid_given": uuid is not None,
+                "_is_generator": is_generator,
+                "_children": [],
+                "_parents": [],
+                "_forward": {},
+                "_output": None,
+                "_aggregated": [],
+                "_runtime": 0.0,
+                "_level": 0,
+                "_running": 0,
+                "_runs": [],
+                # `Node[T](...)` sets `__orig_class__` after __init__; until
+                # then the node is untyped and needs no check.
+                "_checker": None,
+                "_bare": not is_generator
+                and on_before_run is None
+                and on_after_run is None,
+                "_generator": None,
+            }
+        )
 
     def __setattr__(self, name: str, value: Any) -> None:
         if not name.startswith("_") and self.is_running:
@@ -375,18 +382,20 @@ class Node(Generic[T]):
             await self.connect(target)
 
     def _link(self, child: Node[Any], rule: _ForwardRule | None) -> None:
-        if child in self._children:
+        # A child has few parents while a parent may have thousands of
+        # children, so the edge is looked up on the child's side.
+        if self in child._parents:
             logger.debug("edge %r -> %r exists; its rule is replaced", self, child)
         else:
             self._children.append(child)
             child._parents.append(self)
-        if rule is None:
-            self._forward.pop(child, None)
-        else:
+        if rule is not None:
             self._forward[child] = rule
-        self._update_bare()
+            self._update_bare()
+        elif self._forward and self._forward.pop(child, None) is not None:
+            self._update_bare()
         if child._level < self._level + 1:
-            child._level = self._level + 1
+            object.__setattr__(child, "_level", self._level + 1)
         for run in tuple(self._runs):
             run.on_edge_added(self, child, rule.name if rule else None)
 

@@ -33,6 +33,11 @@ CYCLE_MARK = "↻"
 SHARED_MARK = "↗"
 """Marks a node shown again under another parent, its children drawn once."""
 BREAKPOINT_MARK = "●"
+
+AUTO_EXPANDED_LINES = 1_000
+"""New placements open expanded until their children add up to this many
+lines; later ones start collapsed. A tree of 10,000 nodes then draws its
+first frame without laying out 10,000 lines that do not fit on the screen."""
 """Shown after the label of a node with a breakpoint."""
 
 
@@ -108,6 +113,7 @@ class TaskTree(Tree[NodeView]):
         self._shared_leaves: set[int] = set()
         self._synced_version = -1
         self._reselect_id: str | None = None
+        self._auto_expanded_lines = 0
 
     @property
     def selected_id(self) -> str | None:
@@ -129,6 +135,7 @@ class TaskTree(Tree[NodeView]):
         self._cycle_leaves.clear()
         self._shared_leaves.clear()
         self._synced_version = -1
+        self._auto_expanded_lines = 0
         self.update()
 
     def update(self, *, force_layout: bool = False) -> None:
@@ -267,19 +274,22 @@ class TaskTree(Tree[NodeView]):
     def _sync_placements(self) -> None:
         model = self.model
         hidden = self._hidden_ids() if self.hide_finished else set()
-        stack: list[tuple[TreeNode[NodeView], list[str], frozenset[str]]] = [
-            (self.root, model.top_level_ids(), frozenset())
+        # Each item: a placement, the ids to show under it, the ids on the
+        # path to it, and whether it was just added (so it has no children).
+        stack: list[tuple[TreeNode[NodeView], list[str], frozenset[str], bool]] = [
+            (self.root, model.top_level_ids(), frozenset(), False)
         ]
         # A node with several parents appears under each, but its subtree is
         # drawn once: drawing it under every parent grows exponentially with
         # the depth of a graph with fan-in (65 million rows for 1,000 nodes).
         expanded: set[str] = set()
         while stack:
-            parent, child_ids, path = stack.pop()
-            shown = [i for i in child_ids if i in model.nodes and i not in hidden]
-            shown_set = set(shown)
+            parent, child_ids, path, fresh = stack.pop()
+            nodes = model.nodes
+            shown = [i for i in child_ids if i in nodes and i not in hidden]
             existing: dict[str, TreeNode[NodeView]] = {}
-            for child in list(parent.children):
+            shown_set = set(shown) if not fresh else set()
+            for child in list(parent.children) if not fresh else ():
                 view = child.data
                 if (
                     view is None
@@ -293,13 +303,18 @@ class TaskTree(Tree[NodeView]):
             pushed = []
             for node_id in shown:
                 child = existing.get(node_id)
-                if child is None:
-                    child = parent.add(Text(), model.nodes[node_id], expand=True)
+                added = child is None
+                if added:
+                    view = nodes[node_id]
+                    expand = self._auto_expanded_lines < AUTO_EXPANDED_LINES
+                    if expand:
+                        self._auto_expanded_lines += len(view.children)
+                    child = parent.add(Text(), view, expand=expand)
                     self.placements.setdefault(node_id, []).append(child)
                 if node_id in path:
                     self._make_leaf(child, self._cycle_leaves)
                     continue
-                children = model.nodes[node_id].children
+                children = nodes[node_id].children
                 if node_id in expanded and children:
                     self._make_leaf(child, self._shared_leaves)
                     continue
@@ -307,7 +322,8 @@ class TaskTree(Tree[NodeView]):
                 self._cycle_leaves.discard(child.id)
                 self._shared_leaves.discard(child.id)
                 child.allow_expand = True
-                pushed.append((child, children, path | {node_id}))
+                if children or not added:
+                    pushed.append((child, children, path | {node_id}, added))
             # Depth-first in the order of the children, so the first parent
             # in the tree is the one that draws a shared node's subtree.
             stack.extend(reversed(pushed))

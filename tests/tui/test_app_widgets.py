@@ -11,7 +11,12 @@ from grafo_tui.model import LogLine, RunModel
 from grafo_tui.screens.add_node_screen import AUTO, parse_add_form, suggest_node_id
 from grafo_tui.screens.remove_node_screen import describe_removal
 from grafo_tui.widgets.chunk_log import ChunkLog
-from grafo_tui.widgets.task_tree import CYCLE_MARK, STATE_MARKS, TaskTree
+from grafo_tui.widgets.task_tree import (
+    AUTO_EXPANDED_LINES,
+    CYCLE_MARK,
+    STATE_MARKS,
+    TaskTree,
+)
 
 RUN = "run"
 
@@ -110,6 +115,26 @@ async def test_tree_places_shared_child_under_each_parent():
         assert len(tree.placements["d"]) == 2
         data = {id(placement.data) for placement in tree.placements["d"]}
         assert len(data) == 1
+
+
+async def test_big_tree_opens_collapsed_past_the_line_budget():
+    # 30 middle nodes with 50 children each: 1,500 lines under them.
+    middles = [f"m{i}" for i in range(30)]
+    edges = [("a", m) for m in middles]
+    edges += [(m, f"{m}-{j}") for m in middles for j in range(50)]
+    tree = TaskTree()
+    async with WidgetApp(tree).run_test() as pilot:
+        tree.show_model(model_of(*edges))
+        await pilot.pause()
+        opened = [m for m in middles if tree.placements[m][0].is_expanded]
+        assert 0 < len(opened) < len(middles)
+        assert len(opened) * 50 <= AUTO_EXPANDED_LINES + 50
+        # Every node still has its placement, and jumping opens the way.
+        assert len(tree.placements["m29-49"]) == 1
+        assert tree.move_to("m29-49")
+        await pilot.pause()
+        assert tree.placements["m29"][0].is_expanded
+        assert tree.selected_id == "m29-49"
 
 
 async def test_tree_cycle_drawn_as_leaf():
