@@ -15,7 +15,13 @@ from grafo_core._announce import announce_nodes
 from grafo_core._deadlines import Deadlines
 from grafo_core.chunk import Chunk
 from grafo_core.events import NodeState
-from grafo_core.node import UNRESOLVED, Node, NodeTimeoutError, has_lambda
+from grafo_core.node import (
+    UNRESOLVED,
+    ForwardRule,
+    Node,
+    NodeTimeoutError,
+    has_lambda,
+)
 
 if TYPE_CHECKING:
     from grafo_core.executor import TreeExecutor
@@ -110,6 +116,9 @@ class Run:
         self.running = 0
         self.ready: deque[Entry] = deque()
         self.rerun: set[Entry] = set()
+        # Children of completed parents waiting for an `on_before_forward`
+        # transform to deliver the parent's output (see `on_edge_added`).
+        self.delivering: set[Entry] = set()
         self.roots: list[Node[Any]] = []
         # Caller operations in progress (such as `remove` awaiting a cancel);
         # the run does not end while one is pending.
@@ -247,6 +256,9 @@ class Run:
                     self.run_id, child.uuid, _monotonic(), parent.uuid, forward
                 )
             )
+        rule = parent._forward.get(child) if forward is not None else None
+        if rule is not None and self._completed(parent):
+            self._deliver(parent, entry, rule)
         if entry.state is WAITING and self._parents_completed(child):
             self._make_ready(entry)
             self.check_done()
@@ -276,6 +288,37 @@ class Run:
         if entry in self.ready:
             self.ready.remove(entry)
         self._reset(entry, reason)
+
+    def _completed(self, node: Node[Any]) -> bool:
+        entry = self.entries.get(node)
+        return entry is not None and entry.state is SUCCEEDED
+
+    def _deliver(self, parent: Node[Any], entry: Entry, rule: ForwardRule) -> None:
+        """Forward the output of a parent that completed before the edge to
+        `entry`'s node existed, as its completion would have."""
+        value = parent._last_result()
+        if rule.transform is None:
+            entry.node.kwargs[rule.name] = value
+            return
+        # The transform is async: the child waits for it, and so does the end
+        # of the run.
+        self.delivering.add(entry)
+        self.holds += 1
+        task = self.loop.create_task(parent._forward_to(entry.node, rule, value))
+
+        def delivered(task: asyncio.Task[None]) -> None:
+            self.delivering.discard(entry)
+            self.holds -= 1
+            if entry.in_graph:
+                error = None if task.cancelled() else task.exception()
+                if error is not None:  # the child cannot run without its value
+                    entry.started = _monotonic()
+                    self._failed(entry, error, timed_out=False)
+                elif entry.state is WAITING and self._parents_completed(entry.node):
+                    self._make_ready(entry)
+            self.check_done()
+
+        task.add_done_callback(delivered)
 
     def _parents_completed(self, node: Node[Any]) -> bool:
         # A parent that is running again (in a cycle) has not completed its
@@ -307,7 +350,7 @@ class Run:
     def _make_ready(self, entry: Entry) -> None:
         """Start a node whose parents all completed, or queue it when the run
         is paused or at its worker limit."""
-        if self.stopping:
+        if self.stopping or (self.delivering and entry in self.delivering):
             return
         if self.paused or (
             self.max_workers is not None and self.running >= self.max_workers
@@ -455,6 +498,12 @@ class Run:
             else:
                 if entry.plain:
                     _set(node, "_output", output)
+                    if node._forward:
+                        # Node code connected a forwarding child while the
+                        # node ran bare: deliver before the node counts as
+                        # succeeded, as a run through `execute` does.
+                        self._forward_then_finish(entry, output)
+                        return
                 self._succeeded(entry, output, now)
             if self.rerun and entry in self.rerun:
                 self.rerun.discard(entry)
@@ -464,6 +513,20 @@ class Run:
             self.fill()
         if not self.running:
             self.check_done()
+
+    def _forward_then_finish(self, entry: Entry, output: Any) -> None:
+        """Write `output` to the node's forwarding children in a task that
+        then ends the node's run as the bare coroutine would have."""
+
+        async def forward() -> Any:
+            await entry.node._forward_output(output)
+            return output
+
+        entry.plain = False
+        task = self.loop.create_task(forward())
+        entry.task = task
+        self.running += 1
+        task.add_done_callback(entry)
 
     def _expire(self, entry: Entry, attempt: int) -> None:
         task = entry.task
@@ -526,11 +589,15 @@ class Run:
                         break
                 else:
                     self._make_ready(child_entry)
-            elif state is RUNNING:
-                if _reaches(child, node):
-                    self.rerun.add(child_entry)
-            elif state is SUCCEEDED and _reaches(child, node):
-                self._make_ready(child_entry)
+            elif state is RUNNING or state is SUCCEEDED:
+                # A node runs again when a parent completes again after it
+                # finished, or when this completion closes a cycle (an edge
+                # back to an ancestor, connected while it ran).
+                if entry.attempt > 1 or _reaches(child, node):
+                    if state is RUNNING:
+                        self.rerun.add(child_entry)
+                    else:
+                        self._make_ready(child_entry)
 
     def _failed(self, entry: Entry, error: BaseException, *, timed_out: bool) -> None:
         node = entry.node
@@ -557,6 +624,7 @@ class Run:
 
     def _cancelled(self, entry: Entry, reason: str, *, ran: bool = True) -> None:
         entry.state = NodeState.CANCELLED
+        entry.passed_breakpoint = False
         if self.subscribers:
             now = _monotonic()
             duration = now - entry.started if ran else 0.0
@@ -567,6 +635,7 @@ class Run:
 
     def _skip(self, entry: Entry, reason: str) -> None:
         entry.state = NodeState.SKIPPED
+        entry.passed_breakpoint = False
         if self.subscribers:
             self.emit(
                 ev.NodeSkipped(self.run_id, entry.node.uuid, _monotonic(), reason)
@@ -694,6 +763,7 @@ class Run:
 
     def _reset(self, entry: Entry, reason: str) -> None:
         entry.state = WAITING
+        entry.passed_breakpoint = False
         if self.subscribers:
             self.emit(ev.NodeReset(self.run_id, entry.node.uuid, _monotonic(), reason))
 

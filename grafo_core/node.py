@@ -59,7 +59,7 @@ class Metadata:
 
 
 @dataclass(slots=True)
-class _ForwardRule:
+class ForwardRule:
     """Forwarding rule of one edge: the child's parameter and an optional transform."""
 
     name: str
@@ -381,7 +381,7 @@ class Node(Generic[T]):
         for target in targets:
             await self.connect(target)
 
-    def _link(self, child: Node[Any], rule: _ForwardRule | None) -> None:
+    def _link(self, child: Node[Any], rule: ForwardRule | None) -> None:
         # A child has few parents while a parent may have thousands of
         # children, so the edge is looked up on the child's side.
         if self in child._parents:
@@ -536,23 +536,34 @@ class Node(Generic[T]):
 
     async def _forward_output(self, output: Any) -> None:
         for child, rule in list(self._forward.items()):
-            value = output
-            if rule.transform is not None:
-                fixed = _resolve_lambdas(
-                    rule.transform_kwargs or {}, "on_before_forward's kwargs", self.uuid
+            await self._forward_to(child, rule, output)
+
+    async def _forward_to(
+        self, child: Node[Any], rule: ForwardRule, value: Any
+    ) -> None:
+        """Write `value`, through the edge's transform if it has one, into
+        the child's parameter."""
+        if rule.transform is not None:
+            fixed = _resolve_lambdas(
+                rule.transform_kwargs or {}, "on_before_forward's kwargs", self.uuid
+            )
+            try:
+                if rule.positional:
+                    value = await rule.transform(value, **fixed)
+                else:
+                    value = await rule.transform(forward_data=value, **fixed)
+            except Exception as exc:
+                exc.add_note(
+                    f"raised by on_before_forward of the edge "
+                    f"{self.uuid!r} -> {child.uuid!r}"
                 )
-                try:
-                    if rule.positional:
-                        value = await rule.transform(value, **fixed)
-                    else:
-                        value = await rule.transform(forward_data=value, **fixed)
-                except Exception as exc:
-                    exc.add_note(
-                        f"raised by on_before_forward of the edge "
-                        f"{self.uuid!r} -> {child.uuid!r}"
-                    )
-                    raise
-            child.kwargs[rule.name] = value
+                raise
+        child.kwargs[rule.name] = value
+
+    def _last_result(self) -> Any:
+        """What the last run forwarded: the output, or for an async-generator
+        node the aggregated list."""
+        return self._aggregated if self._is_generator else self._output
 
 
 def _mismatch(node: Node[Any], expected: Any, value: Any, verb: str) -> Exception:
@@ -622,9 +633,9 @@ def _forward_target(parent: Node[Any], child: Node[Any], forward: object) -> str
 
 def _forward_rule(
     parent: Node[Any], child: Node[Any], name: str, transform: object
-) -> _ForwardRule:
+) -> ForwardRule:
     if transform is None:
-        return _ForwardRule(name)
+        return ForwardRule(name)
     fixed = None
     if isinstance(transform, tuple):
         if len(transform) != 2:
@@ -651,4 +662,4 @@ def _forward_rule(
             f"{child.uuid!r} must take the value as its first positional parameter "
             "or as the keyword-only parameter forward_data"
         )
-    return _ForwardRule(name, transform, fixed, positional)
+    return ForwardRule(name, transform, fixed, positional)

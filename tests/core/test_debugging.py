@@ -185,3 +185,24 @@ async def test_node_of_frame_names_a_blocking_node():
     watcher.start()
     await TreeExecutor(roots=[make("root", nap), make("blocker", block)]).run()
     assert found == ["blocker"]
+
+
+async def test_breakpoint_pauses_again_after_a_cancel_at_it():
+    node = make("guarded")
+    executor = TreeExecutor(roots=[node])
+    executor.set_breakpoint("guarded")
+    executor.hold_on_error = True
+    recorder = Recorder(executor)
+    task = asyncio.create_task(executor.run())
+    await wait_for(lambda: recorder.of(events.RunPaused))
+    executor.cancel("guarded")
+    await wait_for(lambda: recorder.of(events.RunHeld))
+    executor.retry("guarded")
+    executor.resume()
+    # The breakpoint still holds: the retried node pauses before it starts.
+    await wait_for(lambda: len(recorder.of(events.RunPaused)) == 2)
+    assert recorder.started() == []
+    executor.resume()
+    executor.release()
+    await task
+    assert recorder.started() == ["guarded"]

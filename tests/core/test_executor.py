@@ -430,3 +430,78 @@ async def test_child_connected_during_parents_rerun_waits_for_it():
         if isinstance(e, events.NodeSucceeded) and e.node_id == "looper"
     ][1]
     assert recorder.index(events.NodeStarted, "late") > second_finish
+
+
+async def test_forwarding_child_connected_by_its_running_parent_gets_the_output():
+    async def parent_work():
+        # The parent started with no forwarding rule, then gains one.
+        await parent.connect(child, forward="value")
+        return 42
+
+    async def echo(value):
+        return value
+
+    parent = make("parent", parent_work)
+    child = make("child", echo)
+    executor = TreeExecutor(roots=[parent])
+    await executor.run()
+    assert executor.errors == []
+    assert child.output == 42
+
+
+async def test_child_connected_to_a_completed_parent_receives_its_output():
+    async def seven():
+        return 7
+
+    async def double(value):
+        return value * 2
+
+    async def add_late():
+        await asyncio.sleep(0.01)
+        await first.connect(plain_child, forward="value")
+        await first.connect(
+            transformed_child, forward="value", on_before_forward=add_one
+        )
+
+    async def add_one(value):
+        return value + 1
+
+    first = make("first", seven)
+    later = make("later", add_late)
+    plain_child = make("plain_child", double)
+    transformed_child = make("transformed_child", double)
+    executor = TreeExecutor(roots=[first, later])
+    await executor.run()
+    assert executor.errors == []
+    assert plain_child.output == 14
+    assert transformed_child.output == 16
+
+
+async def test_finished_child_runs_again_when_its_parent_completes_again():
+    runs = []
+
+    async def loop_body():
+        runs.append("body")
+        if runs.count("body") < 3:
+            await body.connect(body_again)
+        elif body_again in body.children:
+            await body.disconnect(body_again)
+
+    async def again():
+        # Closes the cycle body -> body_again -> body while it is needed.
+        if body not in body_again.children:
+            await body_again.connect(body)
+
+    async def side():
+        runs.append("side")
+
+    body = make("body", loop_body)
+    body_again = make("body_again", again)
+    side_node = make("side", side)
+    await body.connect(side_node)
+    executor = TreeExecutor(roots=[body])
+    await executor.run()
+    assert executor.errors == []
+    # The side child is outside the cycle, and runs after each body run.
+    assert runs.count("body") == 3
+    assert runs.count("side") == 3
