@@ -12,6 +12,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 import grafo_core
+from grafo_core.events import NodeState
 from grafo_tui.model import (
     NodeView,
     RunModel,
@@ -156,7 +157,11 @@ def edge_lines(model: RunModel, node: NodeView) -> list[str]:
         if forward is None:
             lines.append(f"{label}: passes no data")
         elif node.runs == 0 or forward not in received:
-            lines.append(f"{label} -> {forward}: not received yet")
+            parent = model.nodes.get(parent_id)
+            if parent is not None and parent.state is NodeState.SUCCEEDED:
+                lines.append(f"{label} -> {forward}: sent, used when this node starts")
+            else:
+                lines.append(f"{label} -> {forward}: not received yet")
         else:
             kind = node.kwarg_types.get(forward, "?")
             lines.append(f"{label} -> {forward} = {received[forward]}  ({kind})")

@@ -14,7 +14,7 @@ from grafo_tui.widgets.task_tree import STATE_MARKS, format_duration
 
 
 class StatusLine(Static):
-    """Run name, elapsed time, nodes per state, running now and max so far."""
+    """Run name, elapsed time, nodes per state, running now and the peak so far."""
 
     DEFAULT_CSS = """
     StatusLine { height: 1; background: $panel; color: $foreground; padding: 0 1; }
@@ -65,7 +65,7 @@ class StatusLine(Static):
         for state in NodeState:
             if counts[state]:
                 text.append(f"  {STATE_MARKS[state]} {counts[state]} {state.value}")
-        text.append(f"  | running {model.running_count}, max {model.max_running}")
+        text.append(f"  | running {model.running_count}, peak {model.max_running}")
         if model.max_workers is not None:
             text.append(f", limit {model.max_workers}")
         if model.block_count:

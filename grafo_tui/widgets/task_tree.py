@@ -156,7 +156,10 @@ class TaskTree(Tree[NodeView]):
 
     def _restore_cursor(self) -> None:
         if self._reselect_id is not None and self._reselect_id in self.placements:
-            self.move_cursor(self.placements[self._reselect_id][0])
+            # The placement has no line until the tree is laid out again.
+            self.call_after_refresh(
+                self.move_cursor, self.placements[self._reselect_id][0]
+            )
             self._reselect_id = None
         elif self.cursor_node is None and self.root.children:
             self.move_cursor(self.root.children[0])

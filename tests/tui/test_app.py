@@ -300,3 +300,19 @@ async def test_output_tab_shows_text_after_dropping():
         assert panel.line_count < 12_000
         assert panel.virtual_size.height == panel.line_count
         assert "line 11" in panel.render_line(0).text
+
+
+async def test_rerun_keeps_the_selected_node():
+    app = make_app("app_layered.py")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.model.is_finished, "run finished")
+        await select(pilot, "L3-2")
+        first_model = app.model
+        await pilot.press("r")
+        await wait_until(
+            pilot,
+            lambda: app.model is not first_model and app.model.is_finished,
+            "second run finished",
+        )
+        await wait_until(pilot, lambda: app.selected_id == "L3-2", "reselected")
+        assert app.selected_id == "L3-2"

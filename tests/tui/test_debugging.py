@@ -305,7 +305,16 @@ async def test_details_show_forwarded_values():
         gates = (await loaded(pilot, "fetch", "join"))["GATES"]
         await select(pilot, "double")
         assert "fetch -> value: not received yet" in details_text(app)
+        # Paused, fetch completes and hands its value over before double runs.
+        await pilot.press("p")
         gates["fetch"].set()
+        await wait_until(
+            pilot, lambda: state(app, "fetch") is NodeState.SUCCEEDED, "fetch done"
+        )
+        await pilot.pause()
+        assert state(app, "double") is NodeState.READY
+        assert "fetch -> value: sent, used when this node starts" in details_text(app)
+        await pilot.press("p")
         await wait_until(pilot, lambda: state(app, "double") is NodeState.RUNNING, "")
         await pilot.pause()
         assert "fetch -> value = 21  (int)" in details_text(app)
