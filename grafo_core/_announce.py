@@ -37,31 +37,40 @@ def _describe_function(function: Any) -> tuple[str, str, str]:
 
 def announce_nodes(run: Run, added: list[Node[Any]]) -> None:
     """Send `NodeAdded` for each new node, with its edges from the parents
-    announced before it; an edge to a child announced earlier follows as
-    `EdgeAdded`. So a consumer never sees an edge to an unknown node."""
+    announced before it. The edges from parents announced after it follow
+    as `EdgeAdded` once every node is announced, so a consumer never sees an
+    edge to a node it does not know."""
     now = _monotonic()
     root_set = set(run.roots)
     run_id = run.run_id
     emit = run.emit
     entries = run.entries
     pending = set(added)
+    later: list[tuple[Node[Any], Node[Any]]] = []
+    if len(entries) > len(added):
+        # Joining a graph in progress, a new node may have children that are
+        # in it already; those edges are news too.
+        for node in added:
+            for child in node._children:
+                if child in entries and child not in pending:
+                    later.append((node, child))
     for node in added:
         pending.discard(node)
         parent_ids: tuple[str, ...] = ()
         forwards: tuple[tuple[str, str], ...] = ()
         if node._parents:
-            parents = [
-                parent
-                for parent in node._parents
-                if parent in entries and parent not in pending
-            ]
+            parents = []
+            for parent in node._parents:
+                if parent in pending:
+                    later.append((parent, node))
+                elif parent in entries:
+                    parents.append(parent)
             parent_ids = tuple([parent.uuid for parent in parents])
             for parent in parents:
                 if parent._forward:
                     forwards = _forwards_into(node, parents)
                     break
-        function = node.coroutine
-        name, module, source = _describe_function(function)
+        name, module, source = _describe_function(node.coroutine)
         emit(
             _new(
                 ev.NodeAdded,
@@ -69,7 +78,7 @@ def announce_nodes(run: Run, added: list[Node[Any]]) -> None:
                     run_id,
                     node.uuid,
                     now,
-                    node.label,
+                    node.uuid if node._uuid_given else node.label,
                     name,
                     node._is_generator,
                     node in root_set,
@@ -81,17 +90,12 @@ def announce_nodes(run: Run, added: list[Node[Any]]) -> None:
                 ),
             )
         )
-        for child in node._children:
-            if child in entries and child not in pending and child is not node:
-                emit(
-                    ev.EdgeAdded(
-                        run_id,
-                        child.uuid,
-                        now,
-                        node.uuid,
-                        forward_name(node, child),
-                    )
-                )
+    for parent, child in later:
+        emit(
+            ev.EdgeAdded(
+                run_id, child.uuid, now, parent.uuid, forward_name(parent, child)
+            )
+        )
 
 
 def _forwards_into(

@@ -280,3 +280,26 @@ async def test_each_edge_follows_both_node_added_events():
     # n5 came with its edge from n1; the edge from n4 followed n4.
     assert recorder.of(events.NodeAdded, "n5")[0].parent_ids == ("n1",)
     assert [e.parent_id for e in recorder.of(events.EdgeAdded, "n5")] == ["n4"]
+
+
+async def test_new_node_with_a_child_in_the_graph_reports_that_edge():
+    shared = make("shared")
+    newcomer = make("newcomer")
+    await newcomer.connect(shared)  # before the run, outside the graph
+
+    async def grow():
+        await root.connect(newcomer)
+
+    root = make("root", grow)
+    holder = make("holder", nap)
+    await root.connect(holder)
+    await holder.connect(shared)
+    executor = TreeExecutor(roots=[root])
+    recorder = Recorder(executor)
+    await executor.run()
+    assert recorder.of(events.NodeAdded, "newcomer")[0].parent_ids == ("root",)
+    edges = [e.parent_id for e in recorder.of(events.EdgeAdded, "shared")]
+    assert edges == ["newcomer"]
+    assert recorder.index(events.NodeAdded, "newcomer") < recorder.index(
+        events.EdgeAdded, "shared"
+    )
