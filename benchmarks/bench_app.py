@@ -195,7 +195,11 @@ class BenchApp(GrafoApp):
         tree = self.task_tree
         assert isinstance(tree, TimedTaskTree)
         assert self.first_frame_nodes is not None
-        if len(tree.placements) < self.first_frame_nodes:
+        # Every node is in the model and the tree is in step with it (nodes
+        # under collapsed placements have no lines until opened).
+        if len(self.model.nodes) < self.first_frame_nodes:
+            return
+        if tree._synced_version != self.model.structure_version:
             return
         if len(tree.root.children) != self.first_frame_roots:
             return

@@ -9,7 +9,8 @@ from typing import Any
 
 
 class Deadlines:
-    """Calls `expire(entry, attempt)` for each run attempt past its timeout.
+    """The node timeouts of one run: `expire(entry, attempt)` is called for
+    each attempt that runs past its node's timeout.
 
     A timer per node (`asyncio.timeout`) costs a heap push and a cancel per
     node. Here the run keeps one `loop.call_at` for the earliest deadline.

@@ -38,7 +38,7 @@ _TIMED_OUT = object()
 """The cancel reason recorded for a node past its timeout."""
 
 # The hot path builds events with `tuple.__new__`, which skips the Python
-# level `__new__` of a NamedTuple and costs half as much.
+# level `__new__` of a NamedTuple: about half the cost, measured with timeit.
 _new = tuple.__new__
 _set = object.__setattr__
 _monotonic = time.monotonic

@@ -197,9 +197,8 @@ class Node(Generic[T]):
                 raise ValueError(
                     f"Node timeout must be 0 or more seconds, got {timeout!r}"
                 )
-        # One update instead of an attribute at a time: __setattr__ guards
-        # public attributes during a run, and trees of thousands of nodes
-        # are built in loops.
+        # Set every attribute in one update, which skips the checks in
+        # __setattr__: a loop that builds thousands of nodes runs faster.
         vars(self).update(
             {
                 "coroutine": coroutine,

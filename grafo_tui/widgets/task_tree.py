@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections import deque
 from collections.abc import Callable
 
 from rich.style import Style
@@ -33,12 +34,13 @@ CYCLE_MARK = "↻"
 SHARED_MARK = "↗"
 """Marks a node shown again under another parent, its children drawn once."""
 BREAKPOINT_MARK = "●"
+"""Shown after the label of a node with a breakpoint."""
 
 AUTO_EXPANDED_LINES = 1_000
 """New placements open expanded until their children add up to this many
-lines; later ones start collapsed. A tree of 10,000 nodes then draws its
-first frame without laying out 10,000 lines that do not fit on the screen."""
-"""Shown after the label of a node with a breakpoint."""
+lines; later ones start collapsed. The children of a collapsed placement get
+placements only when it is expanded, so a tree of 10,000 nodes draws its
+first frame without building 10,000 lines that do not fit on the screen."""
 
 
 def state_class(state: NodeState) -> str:
@@ -165,7 +167,10 @@ class TaskTree(Tree[NodeView]):
             self.move_cursor(self.root.children[0])
 
     def move_to(self, node_id: str) -> bool:
-        """Move the cursor to the first placement of `node_id`; return whether found."""
+        """Move the cursor to the first placement of `node_id`, expanding the
+        way to it; return whether the node is in the tree."""
+        if node_id not in self.placements:
+            self._open_way_to(node_id)
         placements = self.placements.get(node_id)
         if not placements:
             return False
@@ -177,12 +182,58 @@ class TaskTree(Tree[NodeView]):
         self.call_after_refresh(self.move_cursor, target)
         return True
 
+    def _open_way_to(self, node_id: str) -> None:
+        """Expand the placements between the drawn tree and `node_id`, which
+        sits under a collapsed placement and so has no placement yet."""
+        nodes = self.model.nodes
+        # Each pass expands one collapsed ancestor; the depth bounds them.
+        for _ in range(len(nodes)):
+            if node_id in self.placements or node_id not in nodes:
+                return
+            # Breadth-first up the parents to the nearest drawn ancestor.
+            toward: dict[str, str] = {}
+            queue = deque([node_id])
+            anchor = None
+            while queue and anchor is None:
+                current = queue.popleft()
+                for parent_id in nodes[current].parents:
+                    if parent_id in toward or parent_id not in nodes:
+                        continue
+                    toward[parent_id] = current
+                    if self._drawing_placement(parent_id) is not None:
+                        anchor = parent_id
+                        break
+                    queue.append(parent_id)
+            if anchor is None:
+                return
+            placement = self._drawing_placement(anchor)
+            assert placement is not None
+            if placement.is_expanded:  # drawn, yet the way is hidden or gone
+                return
+            placement.expand()
+            self._sync_layout()
+
+    def _drawing_placement(self, node_id: str) -> TreeNode[NodeView] | None:
+        """Return the placement of `node_id` that draws its children, if any."""
+        for placement in self.placements.get(node_id, ()):
+            if (
+                placement.id not in self._shared_leaves
+                and placement.id not in self._cycle_leaves
+            ):
+                return placement
+        return None
+
+    def on_tree_node_expanded(self, event: Tree.NodeExpanded[NodeView]) -> None:
+        view = event.node.data
+        if view is not None and view.children and not event.node.children:
+            self.update(force_layout=True)
+
     def render_label(
         self, node: TreeNode[NodeView], base_style: Style, style: Style
     ) -> Text:
         if node.data is None:
             return Text(str(node.label))
-        if node.allow_expand and node.children:
+        if node.allow_expand and node.data.children:
             icon = self.ICON_NODE_EXPANDED if node.is_expanded else self.ICON_NODE
         else:
             icon = "  "
@@ -325,6 +376,11 @@ class TaskTree(Tree[NodeView]):
                 self._cycle_leaves.discard(child.id)
                 self._shared_leaves.discard(child.id)
                 child.allow_expand = True
+                if not child.is_expanded:
+                    # Its children get placements when it is expanded.
+                    for grandchild in list(child.children) if not added else ():
+                        self._remove_placement(grandchild)
+                    continue
                 if children or not added:
                     pushed.append((child, children, path | {node_id}, added))
             # Depth-first in the order of the children, so the first parent

@@ -129,12 +129,40 @@ async def test_big_tree_opens_collapsed_past_the_line_budget():
         opened = [m for m in middles if tree.placements[m][0].is_expanded]
         assert 0 < len(opened) < len(middles)
         assert len(opened) * 50 <= AUTO_EXPANDED_LINES + 50
-        # Every node still has its placement, and jumping opens the way.
-        assert len(tree.placements["m29-49"]) == 1
+        # A collapsed node's children have no lines until it opens; jumping
+        # to one opens the way.
+        assert "m29" in tree.placements
+        assert "m29-49" not in tree.placements
         assert tree.move_to("m29-49")
         await pilot.pause()
         assert tree.placements["m29"][0].is_expanded
         assert tree.selected_id == "m29-49"
+        # Expanding by hand draws the children too.
+        tree.placements["m28"][0].expand()
+        await pilot.pause()
+        assert len(tree.placements["m28-0"]) == 1
+
+
+async def test_shared_subtree_moves_to_the_first_open_parent():
+    # b and c share d; its subtree (e) is drawn under the first of them.
+    tree = TaskTree()
+    async with WidgetApp(tree).run_test() as pilot:
+        model = model_of(("a", "b"), ("a", "c"), ("b", "d"), ("c", "d"), ("d", "e"))
+        tree.show_model(model)
+        await pilot.pause()
+        assert tree.placements["e"][0].parent.parent.data.node_id == "b"
+        tree.placements["b"][0].collapse()
+        tree.update(force_layout=True)
+        await pilot.pause()
+        assert [p.parent.data.node_id for p in tree.placements["d"]] == ["c"]
+        assert tree.placements["e"][0].parent.parent.data.node_id == "c"
+        tree.placements["a"][0].collapse()
+        tree.update(force_layout=True)
+        await pilot.pause()
+        assert "e" not in tree.placements
+        assert tree.move_to("e")
+        await pilot.pause()
+        assert tree.selected_id == "e"
 
 
 async def test_tree_cycle_drawn_as_leaf():
