@@ -40,7 +40,6 @@ _TIMED_OUT = object()
 # The hot path builds events with `tuple.__new__`, which skips the Python
 # level `__new__` of a NamedTuple: about half the cost, measured with timeit.
 _new = tuple.__new__
-_set = object.__setattr__
 _monotonic = time.monotonic
 
 WAITING = NodeState.WAITING
@@ -69,6 +68,7 @@ class Entry:
         "cancel_reason",
         "passed_breakpoint",
         "in_graph",
+        "attrs",
     )
 
     def __init__(self, run: Run, node: Node[Any]) -> None:
@@ -82,6 +82,7 @@ class Entry:
         self.cancel_reason: object = None
         self.passed_breakpoint = False
         self.in_graph = True
+        self.attrs: dict[str, Any] = node.__dict__
 
     def __call__(self, task: asyncio.Task[Any]) -> None:
         self.run.finish(self, task)
@@ -218,12 +219,15 @@ class Run:
         """Add every node reachable from `starts` that is not in the graph yet."""
         entries = self.entries
         nodes = self.nodes
-        added: list[Node[Any]] = []
-        # Breadth-first, so parents are announced before their children.
-        queue = [node for node in starts if node not in entries]
-        for node in queue:
-            if node in entries:
-                continue
+        # Breadth-first, so parents tend to be announced before their
+        # children. A node gets its entry when it is first reached, so a node
+        # with several parents joins the queue once.
+        added = []
+        for node in starts:
+            if node not in entries:
+                entries[node] = Entry(self, node)
+                added.append(node)
+        for node in added:
             uuid = node.uuid
             if uuid in nodes:
                 raise ValueError(
@@ -231,12 +235,11 @@ class Run:
                     f"{self.run_id!r}; give each node its own uuid"
                 )
             nodes[uuid] = node
-            entries[node] = Entry(self, node)
             node._runs.append(self)
-            added.append(node)
             for child in node._children:
                 if child not in entries:
-                    queue.append(child)
+                    entries[child] = Entry(self, child)
+                    added.append(child)
         if self.subscribers:
             announce_nodes(self, added)
 
@@ -476,7 +479,9 @@ class Run:
         now = _monotonic()
         node = entry.node
         if entry.plain:
-            _set(node, "_runtime", now - entry.started)
+            # Straight into the node's __dict__: `object.__setattr__` goes
+            # through a slot wrapper and costs several times more.
+            entry.attrs["_runtime"] = now - entry.started
         if entry.in_graph:
             try:
                 output = task.result()
@@ -497,7 +502,7 @@ class Run:
                 self._failed(entry, error, timed_out=False)
             else:
                 if entry.plain:
-                    _set(node, "_output", output)
+                    entry.attrs["_output"] = output
                     if node._forward:
                         # Node code connected a forwarding child while the
                         # node ran bare: deliver before the node counts as
