@@ -53,7 +53,7 @@ from textual.widget import Widget  # noqa: E402
 
 from grafo_core import events  # noqa: E402
 from grafo_tui import app as app_module  # noqa: E402
-from grafo_tui.app import GrafoApp  # noqa: E402
+from grafo_tui.app import GrafoApp, freeze_loaded_objects  # noqa: E402
 from grafo_tui.loader import parse_target  # noqa: E402
 from grafo_tui.runner import PipelineRunner  # noqa: E402
 from grafo_tui.widgets.task_tree import TaskTree  # noqa: E402
@@ -376,12 +376,13 @@ async def measure_flood(args: argparse.Namespace, profile: Path | None) -> Flood
     with environment(settings), timed_screen() as screen_times:
         runner = make_runner("chunk_flood.py")
         runner.check()
+        freeze_loaded_objects()  # as `grafo-tui` does before it starts the app
         app = BenchApp(runner)
         tree = app.task_tree
         assert isinstance(tree, TimedTaskTree)
         async with app.run_test(size=SCREEN_SIZE):
             await wait_until(
-                lambda: len(tree.placements) >= args.nodes,
+                lambda: len(app.model.nodes) >= args.nodes,
                 timeout=30,
                 what=f"the tree to show {args.nodes} nodes",
             )
@@ -577,6 +578,8 @@ async def measure_first_frame(
 
         with profiled(profile):
             started = now()
+            # As `grafo-tui` does before it starts the app.
+            freeze_loaded_objects()
             async with app.run_test(size=SCREEN_SIZE):
                 await wait_until(
                     lambda: tree.rendered_at is not None,

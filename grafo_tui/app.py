@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import gc
 import pathlib
 import queue
 import time
@@ -21,6 +22,7 @@ from grafo_core import Node, events
 from grafo_core.events import NodeState
 from grafo_tui.debug_commands import DEBUG_BINDINGS, WHERE_INTERVAL, DebugCommands
 from grafo_tui.model import LogLine, RunModel
+from grafo_tui.output_capture import route_pipeline_writes
 from grafo_tui.runner import (
     ExecutorAttached,
     Notice,
@@ -50,12 +52,28 @@ from grafo_tui.widgets.timeline import Timeline
 MAX_BATCH = 50_000
 """Queue items applied per drain, so one flood cannot freeze the screen."""
 
-MIN_REFRESH = 0.1
+MIN_REFRESH = 0.2
 """Fewest seconds between two redraws: events are applied every drain, but a
 flood repaints the widgets at most this often so keys are still answered."""
 
 TICK = 0.2
 """Seconds between redraws of running times and spinners when no event arrives."""
+
+STARTUP_WAIT = 0.5
+"""Most seconds the screen waits, before it starts, for the pipeline to send
+its first tree."""
+
+
+def freeze_loaded_objects() -> None:
+    """Move every object alive now out of the garbage collector's reach.
+
+    Call it once, before the app starts. What is loaded by then (Textual,
+    Rich, the pipeline file) lives until the process ends, and a pipeline
+    that builds a tree of 10,000 nodes triggers several full collections,
+    each of which would walk all of it again.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 class GrafoApp(DebugCommands, App[None]):
@@ -134,15 +152,27 @@ class GrafoApp(DebugCommands, App[None]):
         yield self.status_line
         yield Footer()
 
+    async def on_load(self) -> None:
+        # NOTE: once the screen starts, Textual 8.2.8 points sys.stdout and
+        # sys.stderr at `App._capture_stdout` / `_capture_stderr`, which drop
+        # text outside headless mode. Wrapped, they pass the pipeline
+        # thread's prints on to the Output tab as the streams before did.
+        self._capture_stdout = route_pipeline_writes(self._capture_stdout, "stdout")
+        self._capture_stderr = route_pipeline_writes(self._capture_stderr, "stderr")
+        self.runner.start()
+        if self.watchdog is not None:
+            self.watchdog.start()
+        # The pipeline thread and the screen share the GIL. Letting the
+        # pipeline build and send its tree first, for up to STARTUP_WAIT
+        # seconds, shows a big tree sooner than doing both at once.
+        await asyncio.to_thread(self.runner.tree_sent.wait, STARTUP_WAIT)
+
     def on_mount(self) -> None:
         self.task_tree.border_title = "Tree"
         self.details.border_title = "Node"
         self.timeline.border_title = "Timeline"
         self.timeline.display = False
         self.task_tree.focus()
-        self.runner.start()
-        if self.watchdog is not None:
-            self.watchdog.start()
         self.set_interval(0.05, self.drain_queue)
         self.set_interval(WHERE_INTERVAL, self.poll_where)
 

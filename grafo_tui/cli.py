@@ -155,7 +155,7 @@ def _run_screen(
         exporter.attach(runner)
     runner.check()
     try:
-        from grafo_tui.app import GrafoApp
+        from grafo_tui.app import GrafoApp, freeze_loaded_objects
     except ImportError as exc:
         runner.stop()
         print(
@@ -169,6 +169,7 @@ def _run_screen(
     options = {}
     if block_threshold != DEFAULT_THRESHOLD:
         options["block_threshold"] = block_threshold
+    freeze_loaded_objects()
     app = GrafoApp(runner, **options)
     interrupted: list[int] = []
     try:

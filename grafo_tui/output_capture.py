@@ -147,6 +147,14 @@ def reinstall_proxies() -> None:
             _wrap_streams()
 
 
+def route_pipeline_writes(stream: Any, name: str) -> Any:
+    """Return `stream` wrapped so that writes from a pipeline thread go to
+    its route; `name` is "stdout" or "stderr"."""
+    if isinstance(stream, _ThreadOutputProxy):
+        return stream
+    return _ThreadOutputProxy(stream, name)
+
+
 def _wrap_streams() -> None:
     for stream in ("stdout", "stderr"):
         current = getattr(sys, stream)

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import grafo_core
+from grafo_core import events
 from grafo_tui.loader import (
     LoadError,
     LoadSpec,
@@ -99,6 +100,9 @@ limit the queue, and memory, would grow with the run's length.
 """
 
 _CHECK_EVERY = 1024
+
+_GRAPH_EVENTS = frozenset({events.RunStarted, events.NodeAdded, events.EdgeAdded})
+"""The events that describe a run's graph before its first node starts."""
 """Events put between two checks of the queue's length."""
 
 _STALLED_AFTER = 1.0
@@ -188,6 +192,9 @@ class PipelineRunner:
         self.functions: dict[str, Callable[..., Any]] = {}
         self.executor: grafo_core.TreeExecutor | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
+        self.tree_sent = threading.Event()
+        """Set once the first run has put its whole graph on the queue, or
+        the first pass of the pipeline has ended without a run."""
 
         self._checked_pipeline: PipelineFile | None = None
         self._module: types.ModuleType | None = None
@@ -369,6 +376,7 @@ class PipelineRunner:
             self._detach_all()
             self.loop = None
             self._finished = True
+            self.tree_sent.set()
 
     def _run_pass(self, route: OutputRoute) -> str:
         """Load and run the file once, send `PipelineEnded`, then wait for a command.
@@ -503,6 +511,7 @@ class PipelineRunner:
         route.flush("stderr")
         self._finished = True
         self.queue.put(PipelineEnded(error, failed_nodes))
+        self.tree_sent.set()  # a pass that ended has sent all it will send
 
     def _wait_for_command(self, runner: asyncio.Runner | None) -> str:
         if runner is not None:
@@ -561,8 +570,20 @@ class PipelineRunner:
             put = _ThrottledPut(self.queue, lambda: self._stopping)
             unsubscribe = executor.subscribe(put)
             self._attached[key] = (executor, unsubscribe)
+            if not self.tree_sent.is_set():
+                self._watch_graph(executor)
         if self._stopping and task is not None:
             task.cancel()
+
+    def _watch_graph(self, executor: grafo_core.TreeExecutor) -> None:
+        """Set `tree_sent` at the first event after the run's graph."""
+
+        def note(event: events.Event) -> None:
+            if type(event) not in _GRAPH_EVENTS:
+                self.tree_sent.set()
+                stop()
+
+        stop = executor.subscribe(note)
 
     def _detach_all(self) -> None:
         for _, unsubscribe in self._attached.values():

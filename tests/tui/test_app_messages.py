@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import queue
+import threading
 from concurrent.futures import Future
 
 from grafo_core import events
@@ -30,12 +31,14 @@ class FakeRunner:
         self.executor = None
         self.loop = None
         self.finished = False
+        self.tree_sent = threading.Event()
 
     def start(self) -> None:
         self.executor = object()
         for item in self.items:
             self.queue.put(item)
         self.finished = any(isinstance(item, PipelineEnded) for item in self.items)
+        self.tree_sent.set()
 
     def submit(self, fn) -> Future:
         future: Future = Future()

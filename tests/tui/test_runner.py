@@ -407,3 +407,29 @@ def test_input_in_pipeline_fails_with_clear_message():
     ended = of_type(messages, PipelineEnded)
     assert ended[-1].error is not None
     assert "asked for input" in str(ended[-1].error)
+
+
+def test_tree_sent_is_set_once_the_graph_is_on_the_queue():
+    runner = PipelineRunner(LoadSpec(PIPELINES / "app_layered.py", None))
+    runner.check()
+    assert not runner.tree_sent.is_set()
+    runner.start()
+    try:
+        assert runner.tree_sent.wait(QUEUE_TIMEOUT)
+        messages = receive_until(runner, is_ended)
+        added = of_type(messages, events.NodeAdded)
+        # All 32 nodes were queued before the flag was set.
+        assert len(added) == 32
+    finally:
+        runner.stop()
+
+
+def test_tree_sent_is_set_when_the_pipeline_fails_to_load():
+    runner = PipelineRunner(LoadSpec(PIPELINES / "app_script_error.py", None))
+    runner.check()
+    runner.start()
+    try:
+        assert runner.tree_sent.wait(QUEUE_TIMEOUT)
+        receive_until(runner, is_ended)
+    finally:
+        runner.stop()
