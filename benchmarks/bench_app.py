@@ -620,7 +620,7 @@ def report_first_frame(args: argparse.Namespace, runs: list[FirstFrame]) -> list
     )
     steps = [
         ("runner.check() (before the start, not counted)", "check"),
-        ("app mounted, runner started", "mounted"),
+        ("app mounted (the pipeline starts before)", "mounted"),
         ("RunStarted put on the queue (tree built)", "run_started"),
         ("last NodeAdded put on the queue", "tree_sent"),
         ("a drain left every node in the tree", "populated"),

@@ -23,6 +23,8 @@ def legend_text(keys: list[tuple[str, str]]) -> Text:
     text.append(f"  {CYCLE_MARK:<7}the node appears again among its ancestors\n")
     text.append("\nA node with several parents is shown under each of them.\n")
     text.append("Next to each node: duration, and chunk count for generators.\n")
+    text.append("Space or Enter opens or closes a node.\n")
+    text.append("In a tree of over 1,000 lines, later nodes start closed.\n")
     text.append("\nKeys\n", "bold")
     for key, description in keys:
         text.append(f"  {key:<10}{description}\n")
