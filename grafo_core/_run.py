@@ -29,8 +29,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 live_runs: set[Run] = set()
-"""Every run in progress in the process, on any thread; read by
-`grafo_core.introspect.node_of_frame`."""
+"""Every run in progress in the process, on any thread. The blocking
+detector's `grafo_core.introspect.node_of_frame` reads it from its own thread."""
 
 _NO_KWARGS: Mapping[str, Any] = MappingProxyType({})
 

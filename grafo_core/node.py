@@ -484,14 +484,6 @@ class Node(Generic[T]):
             object.__setattr__(self, "_checker", _type_checker(self))
             self._update_bare()
 
-    def is_plain_call(self) -> bool:
-        """Whether a run is only the coroutine call: no hooks, lambdas,
-        forwarding, type check or generator, so an executor may call it bare."""
-        if not self._bare:
-            return False
-        kwargs = self.kwargs
-        return not kwargs or not has_lambda(kwargs)
-
     async def _call(
         self,
         kwargs: dict[str, Any],

@@ -29,8 +29,8 @@ class OutputPanel(Log):
         # Escape sequences would reach the terminal through the Log, so
         # control characters are shown escaped; line breaks stay.
         lines = [escape_control(line) for line in data.split("\n")]
-        # A panel in a hidden tab has no height, and nobody has scrolled it
-        # up: it follows the tail, so it opens on the newest lines.
+        # A panel in a hidden tab has no height and the user has not scrolled
+        # it, so it follows the tail and opens on the newest lines.
         hidden = not self.size.height
         follow = self.is_vertical_scroll_end or hidden
         self._end_when_shown = self._end_when_shown or hidden

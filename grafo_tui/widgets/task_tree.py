@@ -191,15 +191,15 @@ class TaskTree(Tree[NodeView]):
             if node_id in self.placements or node_id not in nodes:
                 return
             # Breadth-first up the parents to the nearest drawn ancestor.
-            toward: dict[str, str] = {}
+            seen: set[str] = set()
             queue = deque([node_id])
             anchor = None
             while queue and anchor is None:
                 current = queue.popleft()
                 for parent_id in nodes[current].parents:
-                    if parent_id in toward or parent_id not in nodes:
+                    if parent_id in seen or parent_id not in nodes:
                         continue
-                    toward[parent_id] = current
+                    seen.add(parent_id)
                     if self._drawing_placement(parent_id) is not None:
                         anchor = parent_id
                         break
@@ -208,7 +208,8 @@ class TaskTree(Tree[NodeView]):
                 return
             placement = self._drawing_placement(anchor)
             assert placement is not None
-            if placement.is_expanded:  # drawn, yet the way is hidden or gone
+            if placement.is_expanded:
+                # Open, yet the node is not under it: hidden as finished.
                 return
             placement.expand()
             self._sync_layout()
