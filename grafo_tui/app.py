@@ -124,6 +124,9 @@ class GrafoApp(DebugCommands, App[None]):
             )
         self.model = RunModel()
         self.pipeline_ended = False
+        # Whether a node failed or timed out in this pass of the pipeline,
+        # before the run on screen now; it sets the exit status.
+        self._nodes_failed = False
         self._notices_shown: set[str] = set()
         self._last_refresh = 0.0
         self._dirty = False
@@ -253,13 +256,24 @@ class GrafoApp(DebugCommands, App[None]):
                 self._notices_shown.add(item.text)
                 self.notify(item.text, timeout=8)
         elif isinstance(item, ExecutorAttached):
+            self._nodes_failed = self._nodes_failed or self._model_has_failures()
             self.model = RunModel()
             self.task_tree.show_model(self.model)
             self.pipeline_ended = False
         elif isinstance(item, PipelineEnded):
             self.pipeline_ended = True
+            self._nodes_failed = self._nodes_failed or item.failed_nodes > 0
             if item.error is not None:
-                self.exit(return_code=2, message=str(item.error))
+                # What the file printed before it failed belongs with the
+                # error, on the terminal, as when it runs without the screen.
+                output = [*self.output_panel.lines, "".join(printed)]
+                text = "\n".join(line for line in output if line).rstrip("\n")
+                message = f"{text}\n\n{item.error}" if text else str(item.error)
+                self.exit(return_code=2, message=message)
+
+    def _model_has_failures(self) -> bool:
+        counts = self.model.counts()
+        return bool(counts[NodeState.FAILED] or counts[NodeState.TIMED_OUT])
 
     def _submit(self, what: str, command: Callable[[Any], Any]) -> None:
         """Run `command(executor)` on the pipeline's loop; notify if it fails."""
@@ -370,6 +384,7 @@ class GrafoApp(DebugCommands, App[None]):
             self.notify("The pipeline is still running; re-run it once it ended.")
             return
         self.pipeline_ended = False
+        self._nodes_failed = False  # the exit status tells of the last pass
         self.runner.rerun()
 
     def action_toggle_filter(self) -> None:
@@ -381,8 +396,7 @@ class GrafoApp(DebugCommands, App[None]):
             log.set_filter(None)
 
     def action_toggle_finished(self) -> None:
-        self.task_tree.hide_finished = not self.task_tree.hide_finished
-        self.task_tree.update(force_layout=True)
+        self.task_tree.set_hide_finished(not self.task_tree.hide_finished)
         shown = "hidden" if self.task_tree.hide_finished else "shown"
         self.notify(f"Finished nodes are {shown}.", timeout=2)
 
@@ -418,4 +432,6 @@ class GrafoApp(DebugCommands, App[None]):
 
     async def _stop_and_exit(self) -> None:
         await asyncio.to_thread(self.runner.stop)
-        self.exit(return_code=self.return_code or 0)
+        # As with --headless: 1 when a node of the pipeline failed or timed out.
+        failed = self._nodes_failed or self._model_has_failures()
+        self.exit(return_code=self.return_code or (1 if failed else 0))

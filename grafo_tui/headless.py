@@ -292,7 +292,7 @@ def _format_summary(run: _RunRecord) -> str:
         for node in run.nodes.values()
     ]
     widths = [max(len(row[column]) for row in [header, *rows]) for column in range(5)]
-    lines = [title, f"{len(run.nodes)} nodes: {count_text or 'none'}", ""]
+    lines = [title, f"{_count(len(run.nodes), 'node')}: {count_text or 'none'}", ""]
     for row in [header, *rows]:
         cells = [
             row[column].ljust(widths[column])

@@ -1,9 +1,10 @@
 """Wide tree: 10,000 nodes under one root, for the time to the first frame.
 
 The root `root` has `WIDTH` children and each of them has an equal share of
-the remaining nodes as children, so the tree is three levels deep and every
-line is expanded. The root sleeps `ROOT_SECONDS` before the other nodes can
-start, so the first frame shows the whole tree waiting. Every other node
+the remaining nodes as children, so the tree is three levels deep. The app
+opens the first 1,000 lines and leaves the later groups collapsed. The root
+sleeps `ROOT_SECONDS` before the other nodes can start, so the first frame
+shows the tree waiting. Every other node
 sleeps 10 to 100 ms (seeded).
 
 `benchmarks/bench_app.py` sets the sizes through these environment variables:

@@ -140,6 +140,14 @@ class TaskTree(Tree[NodeView]):
         self._auto_expanded_lines = 0
         self.update()
 
+    def set_hide_finished(self, hide: bool) -> None:
+        """Hide or show finished nodes with no unfinished node below them."""
+        self.hide_finished = hide
+        # The nodes that come back are placed again, under the same rule
+        # for opening them as when the run first added them.
+        self._auto_expanded_lines = 0
+        self.update(force_layout=True)
+
     def update(self, *, force_layout: bool = False) -> None:
         """Bring the tree in line with the model, then repaint once."""
         if (

@@ -276,6 +276,41 @@ async def test_load_error_exits_with_code_2():
     assert app.return_code == 2
 
 
+async def test_load_error_keeps_what_the_file_printed():
+    app = make_app("app_prints_then_fails.py")
+    messages = []
+    exit_app = app.exit
+
+    def record_exit(return_code=0, message=None):
+        # Textual prints `message` on the terminal once the screen is gone.
+        messages.append(str(message))
+        exit_app(return_code=return_code, message=message)
+
+    app.exit = record_exit
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: not app.is_running, "app exited")
+    assert app.return_code == 2
+    assert messages[0].index("about to fail") < messages[0].index("folder is missing")
+
+
+async def test_quit_after_a_failed_node_exits_with_1():
+    app = make_app("app_failing.py")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.model.is_finished, "run finished")
+        await pilot.press("q")
+        await wait_until(pilot, lambda: not app.is_running, "app exited")
+    assert app.return_code == 1
+
+
+async def test_quit_after_a_clean_run_exits_with_0():
+    app = make_app("app_layered.py")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.model.is_finished, "run finished")
+        await pilot.press("q")
+        await wait_until(pilot, lambda: not app.is_running, "app exited")
+    assert app.return_code == 0
+
+
 async def test_shared_subtrees_drawn_once():
     app = make_app("app_layered.py")
     async with app.run_test(size=SIZE) as pilot:

@@ -143,6 +143,28 @@ async def test_big_tree_opens_collapsed_past_the_line_budget():
         assert len(tree.placements["m28-0"]) == 1
 
 
+async def test_hiding_and_showing_finished_nodes_reopens_a_big_tree():
+    middles = [f"m{i}" for i in range(30)]
+    edges = [("a", m) for m in middles]
+    edges += [(m, f"{m}-{j}") for m in middles for j in range(50)]
+    model = model_of(*edges)
+    for node_id in list(model.nodes):
+        finish(model, node_id)
+    tree = TaskTree()
+    async with WidgetApp(tree).run_test() as pilot:
+        tree.show_model(model)
+        await pilot.pause()
+        opened_before = [m for m in middles if tree.placements[m][0].is_expanded]
+        tree.set_hide_finished(True)
+        await pilot.pause()
+        assert "a" not in tree.placements
+        tree.set_hide_finished(False)
+        await pilot.pause()
+        opened = [m for m in middles if tree.placements[m][0].is_expanded]
+        assert tree.placements["a"][0].is_expanded
+        assert opened == opened_before
+
+
 async def test_shared_subtree_moves_to_the_first_open_parent():
     # b and c share d; its subtree (e) is drawn under the first of them.
     tree = TaskTree()
