@@ -287,7 +287,8 @@ async def test_details_show_innermost_await():
         gates = (await loaded(pilot, "fetch", "join"))["GATES"]
         await select(pilot, "fetch")
         await wait_until(pilot, lambda: app.model.nodes["fetch"].awaiting, "where")
-        await pilot.pause()
+        # The panel is redrawn at the next paced refresh.
+        await wait_until(pilot, lambda: "awaiting" in details_text(app), "shown")
         text = details_text(app)
         assert "awaiting" in text
         assert "in sleep" in text
@@ -311,13 +312,13 @@ async def test_details_show_forwarded_values():
         await wait_until(
             pilot, lambda: state(app, "fetch") is NodeState.SUCCEEDED, "fetch done"
         )
-        await pilot.pause()
+        sent = "fetch -> value: sent, used when this node starts"
+        await wait_until(pilot, lambda: sent in details_text(app), "sent shown")
         assert state(app, "double") is NodeState.READY
-        assert "fetch -> value: sent, used when this node starts" in details_text(app)
         await pilot.press("p")
         await wait_until(pilot, lambda: state(app, "double") is NodeState.RUNNING, "")
-        await pilot.pause()
-        assert "fetch -> value = 21  (int)" in details_text(app)
+        received = "fetch -> value = 21  (int)"
+        await wait_until(pilot, lambda: received in details_text(app), "value shown")
         await select(pilot, "tokens")
         assert "fetch: passes no data" in details_text(app)
         for gate in gates.values():
