@@ -38,8 +38,8 @@ def _describe_function(function: Any) -> tuple[str, str, str]:
 def announce_nodes(run: Run, added: list[Node[Any]]) -> None:
     """Send `NodeAdded` for each new node, with its edges from the parents
     announced before it. The edges from parents announced after it follow
-    as `EdgeAdded` once every node is announced, so a consumer never sees an
-    edge to a node it does not know."""
+    as `EdgeAdded` once every node is announced, so a consumer never receives
+    an edge to a node it does not know."""
     now = _monotonic()
     root_set = set(run.roots)
     run_id = run.run_id
@@ -47,6 +47,7 @@ def announce_nodes(run: Run, added: list[Node[Any]]) -> None:
     entries = run.entries
     pending = set(added)
     later: list[tuple[Node[Any], Node[Any]]] = []
+
     if len(entries) > len(added):
         # Joining a graph in progress, a new node may have children that are
         # in it already; those edges are news too.
@@ -54,6 +55,7 @@ def announce_nodes(run: Run, added: list[Node[Any]]) -> None:
             for child in node._children:
                 if child in entries and child not in pending:
                     later.append((node, child))
+
     for node in added:
         pending.discard(node)
         parent_ids: tuple[str, ...] = ()
@@ -70,6 +72,7 @@ def announce_nodes(run: Run, added: list[Node[Any]]) -> None:
                 if parent._forward:
                     forwards = _forwards_into(node, parents)
                     break
+
         name, module, source = _describe_function(node.coroutine)
         emit(
             _new(
@@ -90,6 +93,7 @@ def announce_nodes(run: Run, added: list[Node[Any]]) -> None:
                 ),
             )
         )
+
     for parent, child in later:
         emit(
             ev.EdgeAdded(

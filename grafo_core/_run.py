@@ -326,12 +326,7 @@ class Run:
     def _parents_completed(self, node: Node[Any]) -> bool:
         # A parent that is running again (in a cycle) has not completed its
         # current run, so a child connected meanwhile waits for that run.
-        entries = self.entries
-        for parent in node._parents:
-            entry = entries.get(parent)
-            if entry is None or entry.state is not SUCCEEDED:
-                return False
-        return True
+        return all(self._completed(parent) for parent in node._parents)
 
     def forget(self, node: Node[Any]) -> None:
         """Remove a node with no edges left from the graph."""
@@ -588,6 +583,8 @@ class Run:
                 continue
             state = child_entry.state
             if state is WAITING:
+                # `_parents_completed`, inlined: this loop runs for every
+                # edge of the graph.
                 for parent in child._parents:
                     parent_entry = entries.get(parent)
                     if parent_entry is None or parent_entry.state is not SUCCEEDED:

@@ -73,7 +73,7 @@ def _is_lambda(value: object) -> bool:
 
 
 def has_lambda(values: dict[str, Any]) -> bool:
-    """Whether any value is a lambda, to be called before each run."""
+    """Return whether any value is a lambda, to be called before each run."""
     for value in values.values():
         if _is_lambda(value):
             return True
@@ -85,10 +85,7 @@ def _resolve_lambdas(values: dict[str, Any], owner: str, uuid: str) -> dict[str,
 
     `owner` and `uuid` name the source of the values in the note on an error.
     """
-    for value in values.values():
-        if _is_lambda(value):
-            break
-    else:
+    if not has_lambda(values):
         return values
     resolved = {}
     for key, value in values.items():
@@ -552,8 +549,8 @@ class Node(Generic[T]):
         child.kwargs[rule.name] = value
 
     def _last_result(self) -> Any:
-        """What the last run forwarded: the output, or for an async-generator
-        node the aggregated list."""
+        """Return what the last run forwarded: the output, or for an
+        async-generator node the aggregated list."""
         return self._aggregated if self._is_generator else self._output
 
 

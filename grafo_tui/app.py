@@ -384,7 +384,7 @@ class GrafoApp(DebugCommands, App[None]):
             self.notify("The pipeline is still running; re-run it once it ended.")
             return
         self.pipeline_ended = False
-        self._nodes_failed = False  # the exit status tells of the last pass
+        self._nodes_failed = False  # the exit status reports the last pass
         self.runner.rerun()
 
     def action_toggle_filter(self) -> None:

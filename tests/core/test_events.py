@@ -282,7 +282,7 @@ async def test_each_edge_follows_both_node_added_events():
     assert [e.parent_id for e in recorder.of(events.EdgeAdded, "n5")] == ["n4"]
 
 
-async def test_new_node_with_a_child_in_the_graph_reports_that_edge():
+async def test_new_node_edge_into_graph_reported():
     shared = make("shared")
     newcomer = make("newcomer")
     await newcomer.connect(shared)  # before the run, outside the graph

@@ -432,7 +432,7 @@ async def test_child_connected_during_parents_rerun_waits_for_it():
     assert recorder.index(events.NodeStarted, "late") > second_finish
 
 
-async def test_forwarding_child_connected_by_its_running_parent_gets_the_output():
+async def test_forward_to_child_linked_while_running():
     async def parent_work():
         # The parent started with no forwarding rule, then gains one.
         await parent.connect(child, forward="value")
@@ -449,7 +449,7 @@ async def test_forwarding_child_connected_by_its_running_parent_gets_the_output(
     assert child.output == 42
 
 
-async def test_child_connected_to_a_completed_parent_receives_its_output():
+async def test_forward_to_child_of_completed_parent():
     async def seven():
         return 7
 
@@ -477,7 +477,7 @@ async def test_child_connected_to_a_completed_parent_receives_its_output():
     assert transformed_child.output == 16
 
 
-async def test_finished_child_runs_again_when_its_parent_completes_again():
+async def test_finished_child_reruns_with_parent():
     runs = []
 
     async def loop_body():

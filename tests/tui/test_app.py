@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pathlib
 
+import pytest
 from textual.widgets import Input, Select
 
 from grafo_core.events import NodeState
@@ -293,22 +294,17 @@ async def test_load_error_keeps_what_the_file_printed():
     assert messages[0].index("about to fail") < messages[0].index("folder is missing")
 
 
-async def test_quit_after_a_failed_node_exits_with_1():
-    app = make_app("app_failing.py")
+@pytest.mark.parametrize(
+    ("file_name", "status"), [("app_failing.py", 1), ("app_layered.py", 0)]
+)
+async def test_quit_exit_status_follows_failures(file_name, status):
+    # As with --headless: 1 when a node failed or timed out, else 0.
+    app = make_app(file_name)
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: app.model.is_finished, "run finished")
         await pilot.press("q")
         await wait_until(pilot, lambda: not app.is_running, "app exited")
-    assert app.return_code == 1
-
-
-async def test_quit_after_a_clean_run_exits_with_0():
-    app = make_app("app_layered.py")
-    async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: app.model.is_finished, "run finished")
-        await pilot.press("q")
-        await wait_until(pilot, lambda: not app.is_running, "app exited")
-    assert app.return_code == 0
+    assert app.return_code == status
 
 
 async def test_shared_subtrees_drawn_once():

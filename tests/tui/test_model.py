@@ -262,7 +262,7 @@ def test_node_added_brings_its_edges_and_forwards():
     assert model.nodes["b"].children == ["c"]
 
 
-def test_ready_time_is_the_start_unless_the_node_was_queued():
+def test_ready_time_without_queue():
     model = build(("a", "b"))
     model.apply(events.NodeStarted(RUN, "a", 100.2, 1, {}))
     assert model.nodes["a"].ready_at == 100.2

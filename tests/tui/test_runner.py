@@ -409,7 +409,7 @@ def test_input_in_pipeline_fails_with_clear_message():
     assert "asked for input" in str(ended[-1].error)
 
 
-def test_tree_sent_is_set_once_the_graph_is_on_the_queue():
+def test_tree_sent_after_graph_queued():
     runner = PipelineRunner(LoadSpec(PIPELINES / "app_layered.py", None))
     runner.check()
     assert not runner.tree_sent.is_set()
@@ -424,7 +424,7 @@ def test_tree_sent_is_set_once_the_graph_is_on_the_queue():
         runner.stop()
 
 
-def test_tree_sent_is_set_when_the_pipeline_fails_to_load():
+def test_tree_sent_after_load_failure():
     runner = PipelineRunner(LoadSpec(PIPELINES / "app_script_error.py", None))
     runner.check()
     runner.start()
