@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import time
 from collections import deque
@@ -52,9 +53,8 @@ _UNFINISHED = (NodeState.FAILED, NodeState.TIMED_OUT, NodeState.CANCELLED)
 class Entry:
     """One node's place in one run: its state, attempt count and task.
 
-    The entry is also its task's done callback: calling it with the task
-    hands the outcome to the run. (A bound method would be one more object
-    per node for the garbage collector.)
+    Calling the entry with its task records a task that was cancelled
+    before it could start (see `Run.cancel_task`).
     """
 
     __slots__ = (
@@ -85,7 +85,10 @@ class Entry:
         self.attrs: dict[str, Any] = node.__dict__
 
     def __call__(self, task: asyncio.Task[Any]) -> None:
-        self.run.finish(self, task)
+        # Added as a done callback only to a task cancelled before its first
+        # step: `Run._drive` never began, so the outcome is recorded here.
+        if self.task is task:
+            self.run.end(self, asyncio.CancelledError(), None)
 
 
 class Run:
@@ -422,8 +425,8 @@ class Run:
             node._bare and fault is None and (not kwargs or not has_lambda(kwargs))
         )
         if plain:
-            # The common case runs the user's coroutine as the task itself,
-            # with no wrapper frame, and does the bookkeeping in `finish`.
+            # The common case awaits the user's coroutine with no wrapper
+            # of `Node.execute`, and does the bookkeeping in `end`.
             try:
                 coroutine = node.coroutine(**kwargs) if kwargs else node.coroutine()
             except Exception as exc:  # arguments that do not fit the function
@@ -446,10 +449,8 @@ class Run:
             on_chunk = self._chunk_handler(node) if node._is_generator else None
             on_call = self._start_announcer(node, attempt) if self.subscribers else None
             coroutine = node.execute(on_chunk, on_call, fault=fault, timed=False)
-        task = self.loop.create_task(coroutine)
-        entry.task = task
+        entry.task = self.loop.create_task(self._drive(entry, coroutine))
         self.running += 1
-        task.add_done_callback(entry)
         timeout = node.timeout
         if timeout is not None:
             self.deadlines.add(timeout, now, entry, attempt)
@@ -466,45 +467,61 @@ class Run:
 
         return announce
 
-    def finish(self, entry: Entry, task: asyncio.Task[Any]) -> None:
-        """Record how a node's task ended and start what that allows."""
+    async def _drive(self, entry: Entry, coroutine: Any) -> None:
+        """Await a node's coroutine in the node's task and record the outcome
+        there. A done callback would cost a loop turn and a handle per node."""
+        try:
+            output = await coroutine
+            if entry.plain and entry.attrs["_forward"]:
+                # Node code connected a forwarding child while the node ran
+                # bare: deliver before the node counts as succeeded, as a run
+                # through `execute` does.
+                await entry.node._forward_output(output)
+        except (Exception, asyncio.CancelledError) as error:
+            self.end(entry, error, None)
+        except GeneratorExit:
+            raise  # the task was closed unfinished, with its event loop
+        except BaseException as error:
+            self.end(entry, error, None)
+            # KeyboardInterrupt or SystemExit: it still stops the event loop,
+            # from a callback. Raised from the coroutine, it would leave an
+            # exception in the task that no one retrieves, and in tests on
+            # Python 3.11 a later `ast.parse` on the thread then failed with
+            # "AST constructor recursion depth mismatch".
+            self.loop.call_soon(_raise, error)
+        else:
+            self.end(entry, None, output)
+
+    def end(self, entry: Entry, error: BaseException | None, output: Any) -> None:
+        """Record how a node's run ended and start what that allows."""
         self.running -= 1
-        if entry.task is task:
-            entry.task = None
+        entry.task = None
         now = _monotonic()
-        node = entry.node
         if entry.plain:
             # Straight into the node's __dict__: `object.__setattr__` goes
             # through a slot wrapper and costs several times more.
             entry.attrs["_runtime"] = now - entry.started
         if entry.in_graph:
-            try:
-                output = task.result()
-            except asyncio.CancelledError as error:
+            if error is None:
+                if entry.plain:
+                    entry.attrs["_output"] = output
+                self._succeeded(entry, output, now)
+            elif isinstance(error, asyncio.CancelledError):
                 reason = entry.cancel_reason
                 if reason is None:
                     # Nobody asked for this cancel: the node's own code raised
                     # CancelledError, which counts as a failure.
                     self._failed(entry, error, timed_out=False)
                 elif reason is _TIMED_OUT:
+                    node = entry.node
                     timeout_error = NodeTimeoutError(
                         f"node {node.uuid!r} timed out after {node.timeout} s"
                     )
                     self._failed(entry, timeout_error, timed_out=True)
                 else:
                     self._cancelled(entry, str(reason))
-            except BaseException as error:  # any other error is the node's failure
+            else:  # any other error is the node's failure
                 self._failed(entry, error, timed_out=False)
-            else:
-                if entry.plain:
-                    entry.attrs["_output"] = output
-                    if node._forward:
-                        # Node code connected a forwarding child while the
-                        # node ran bare: deliver before the node counts as
-                        # succeeded, as a run through `execute` does.
-                        self._forward_then_finish(entry, output)
-                        return
-                self._succeeded(entry, output, now)
             if self.rerun and entry in self.rerun:
                 self.rerun.discard(entry)
                 if entry.state is SUCCEEDED:
@@ -514,29 +531,31 @@ class Run:
         if not self.running:
             self.check_done()
 
-    def _forward_then_finish(self, entry: Entry, output: Any) -> None:
-        """Write `output` to the node's forwarding children in a task that
-        then ends the node's run as the bare coroutine would have."""
-
-        async def forward() -> Any:
-            await entry.node._forward_output(output)
-            return output
-
-        entry.plain = False
-        task = self.loop.create_task(forward())
-        entry.task = task
-        self.running += 1
-        task.add_done_callback(entry)
+    def cancel_task(self, entry: Entry, reason: object) -> None:
+        """Cancel the running task of `entry`, giving `reason` as the cause."""
+        task = entry.task
+        assert task is not None
+        entry.cancel_reason = reason
+        driver = task.get_coro()
+        if inspect.getcoroutinestate(driver) == inspect.CORO_CREATED:
+            # The task has not taken its first step, so the cancel ends it
+            # before `_drive` begins: close the node's coroutine, which would
+            # warn that it was never awaited, and record the end in a
+            # callback instead.
+            driver.cr_frame.f_locals["coroutine"].close()
+            task.add_done_callback(entry)
+        if reason is _TIMED_OUT:
+            task.cancel()
+        else:
+            task.cancel(str(reason))
 
     def _expire(self, entry: Entry, attempt: int) -> None:
-        task = entry.task
         if (
-            task is not None
+            entry.task is not None
             and entry.attempt == attempt
             and entry.cancel_reason is None
         ):
-            entry.cancel_reason = _TIMED_OUT
-            task.cancel()
+            self.cancel_task(entry, _TIMED_OUT)
 
     def _chunk_handler(self, node: Node[Any]) -> Callable[[Chunk[Any]], None]:
         sink = self.sink
@@ -677,11 +696,9 @@ class Run:
         if entry is None:
             return False
         if entry.state is RUNNING:
-            task = entry.task
-            if task is None:
+            if entry.task is None:
                 return False
-            entry.cancel_reason = reason
-            task.cancel(reason)
+            self.cancel_task(entry, reason)
             return True
         if entry.state is READY:
             self.ready.remove(entry)
@@ -796,6 +813,10 @@ class Run:
                 runs.pop()
             elif self in runs:
                 runs.remove(self)
+
+
+def _raise(error: BaseException) -> None:
+    raise error
 
 
 def _reaches(start: Node[Any], target: Node[Any]) -> bool:

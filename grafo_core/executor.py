@@ -10,6 +10,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 
+from grafo_core import _run
 from grafo_core import events as ev
 from grafo_core._run import Run
 from grafo_core.events import NodeState
@@ -439,7 +440,9 @@ class TreeExecutor:
         task = run.task_of(node)
         if task is None:
             return []
-        return await_chain(task.get_coro(), node._generator)
+        frames = await_chain(task.get_coro(), node._generator)
+        # The first frame is the scheduler's, which awaits the node's code.
+        return [frame for frame in frames if frame[0] != _run.__file__]
 
     async def add(
         self,

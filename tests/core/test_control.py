@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+import warnings
 
 import pytest
 
@@ -181,6 +183,36 @@ async def test_cancel_running_node_keeps_run_going():
     skipped = recorder.of(events.NodeSkipped, "below")[0]
     assert skipped.reason == "parent 'runner' did not complete (cancelled)"
     assert executor.errors == []
+
+
+async def test_cancel_before_first_step_ends_node_and_closes_coroutine():
+    # "first" and "second" start in the same loop turn; "first" runs first
+    # and cancels "second" before the task of "second" has taken a step.
+    ran = []
+
+    async def cancel_sibling():
+        return executor.cancel("second", reason="beaten to it")
+
+    async def never_runs():
+        ran.append("second")
+
+    root, first = make("root"), Node(cancel_sibling, uuid="first")
+    await root.connect(first)
+    await root.connect(Node(never_runs, uuid="second"))
+    executor = TreeExecutor(roots=[root])
+    recorder = Recorder(executor)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        async with asyncio.timeout(5):
+            outputs = await executor.run()
+        gc.collect()
+    assert outputs == [root, first]
+    assert first.output is True
+    assert ran == []
+    assert recorder.of(events.NodeCancelled, "second")[0].reason == "beaten to it"
+    assert recorder.final_states()["second"] is NodeState.CANCELLED
+    assert executor.errors == []
+    assert not [w for w in caught if "never awaited" in str(w.message)]
 
 
 async def test_cancel_finished_node_is_ignored(caplog):

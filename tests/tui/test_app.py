@@ -123,7 +123,8 @@ async def test_add_under_finished_parent_runs():
         await wait_until(pilot, lambda: state(app, "extra").is_finished, "extra")
         assert state(app, "extra") is NodeState.SUCCEEDED
         assert app.model.nodes["extra"].parents == {"fetch": None}
-        assert "extra" in app.task_tree.placements
+        # The tree is redrawn on its own pace, after the model.
+        await wait_until(pilot, lambda: "extra" in app.task_tree.placements, "drawn")
         for gate in gates.values():
             gate.set()
 
