@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from grafo_core import events as ev
 from grafo_core._announce import announce_nodes
 from grafo_core._deadlines import Deadlines
+from grafo_core._live import live_runs
 from grafo_core.chunk import Chunk
 from grafo_core.events import NodeState
 from grafo_core.node import (
@@ -29,11 +30,12 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-live_runs: set[Run] = set()
-"""Every run in progress in the process, on any thread. The blocking
-detector's `grafo_core.introspect.node_of_frame` reads it from its own thread."""
-
 _NO_KWARGS: Mapping[str, Any] = MappingProxyType({})
+
+# Stores into a node's slots that skip `Node.__setattr__`, which a bare
+# node's run would otherwise pay twice.
+_set_runtime = Node._runtime.__set__  # type: ignore[attr-defined]
+_set_output = Node._output.__set__  # type: ignore[attr-defined]
 
 _TIMED_OUT = object()
 """The cancel reason recorded for a node past its timeout."""
@@ -68,7 +70,6 @@ class Entry:
         "cancel_reason",
         "passed_breakpoint",
         "in_graph",
-        "attrs",
     )
 
     def __init__(self, run: Run, node: Node[Any]) -> None:
@@ -82,7 +83,6 @@ class Entry:
         self.cancel_reason: object = None
         self.passed_breakpoint = False
         self.in_graph = True
-        self.attrs: dict[str, Any] = node.__dict__
 
     def __call__(self, task: asyncio.Task[Any]) -> None:
         # Added as a done callback only to a task cancelled before its first
@@ -238,7 +238,6 @@ class Run:
                     f"{self.run_id!r}; give each node its own uuid"
                 )
             nodes[uuid] = node
-            node._runs.append(self)
             for child in node._children:
                 if child not in entries:
                     entries[child] = Entry(self, child)
@@ -341,8 +340,6 @@ class Run:
         self.rerun.discard(entry)
         if node in self.roots:
             self.roots.remove(node)
-        if self in node._runs:
-            node._runs.remove(self)
         if self.subscribers:
             self.emit(ev.NodeRemoved(self.run_id, node.uuid, _monotonic()))
 
@@ -472,7 +469,7 @@ class Run:
         there. A done callback would cost a loop turn and a handle per node."""
         try:
             output = await coroutine
-            if entry.plain and entry.attrs["_forward"]:
+            if entry.plain and entry.node._forward:
                 # Node code connected a forwarding child while the node ran
                 # bare: deliver before the node counts as succeeded, as a run
                 # through `execute` does.
@@ -498,13 +495,11 @@ class Run:
         entry.task = None
         now = _monotonic()
         if entry.plain:
-            # Straight into the node's __dict__: `object.__setattr__` goes
-            # through a slot wrapper and costs several times more.
-            entry.attrs["_runtime"] = now - entry.started
+            _set_runtime(entry.node, now - entry.started)
         if entry.in_graph:
             if error is None:
                 if entry.plain:
-                    entry.attrs["_output"] = output
+                    _set_output(entry.node, output)
                 self._succeeded(entry, output, now)
             elif isinstance(error, asyncio.CancelledError):
                 reason = entry.cancel_reason
@@ -802,17 +797,14 @@ class Run:
         return "the run ended first"
 
     def close(self) -> None:
-        """Skip what can no longer run and detach from every node."""
+        """Stop the deadline timer and leave `live_runs`, after which no node
+        reports edge changes here; tell subscribers which nodes never ran."""
         self.deadlines.close()
         live_runs.discard(self)
-        for entry in self.entries.values():
-            if entry.state is WAITING:
-                self._skip(entry, self._never_ran_reason(entry.node))
-            runs = entry.node._runs
-            if runs and runs[-1] is self:
-                runs.pop()
-            elif self in runs:
-                runs.remove(self)
+        if self.subscribers:  # with none, no one can read the states any more
+            for entry in self.entries.values():
+                if entry.state is WAITING:
+                    self._skip(entry, self._never_ran_reason(entry.node))
 
 
 def _raise(error: BaseException) -> None:

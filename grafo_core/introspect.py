@@ -5,6 +5,8 @@ from __future__ import annotations
 import types
 from typing import Any
 
+from grafo_core._live import live_runs
+
 _MAX_DEPTH = 200
 
 
@@ -46,8 +48,6 @@ def node_of_frame(frame: types.FrameType | None) -> str | None:
     for example to name the node that blocks an event loop. It walks out
     from `frame` to the coroutine frame a `TreeExecutor` started.
     """
-    from grafo_core._run import live_runs
-
     # The frames each running task started in. The dictionaries belong to
     # another thread; copying them is one C call, which holds the GIL.
     starts: dict[Any, str] = {}
