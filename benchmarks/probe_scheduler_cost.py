@@ -8,6 +8,9 @@ interleaved like `bench_engine.py`:
 - the floor of `bench_engine.py`;
 - the floor plus three stored event objects per node, the fewest the event
   contract allows (added, started, succeeded);
+- the same with the graph's grafo_core `Node` objects alive, as they are in
+  any run of the engine: the garbage collector's full passes, which the
+  stored events set off, then walk them too;
 - a minimal scheduler: one slotted entry per node, made by a walk over the
   graph before the first node starts, and each node's outcome recorded in its
   own task. It has no timeouts, events, uuid checks or graph changes;
@@ -29,6 +32,8 @@ from typing import Any, NamedTuple
 
 from bench_engine import Graph, describe_machine, floor_nodes, make_graph, no_op
 
+import grafo_core
+
 RunFactory = Callable[[], Awaitable[Callable[[], Awaitable[int]]]]
 
 WAITING, RUNNING, SUCCEEDED = 0, 1, 2
@@ -42,9 +47,13 @@ class Stored(NamedTuple):
     timestamp: float
 
 
-async def floor_with_events(graph: Graph) -> Callable[[], Awaitable[int]]:
-    """Return a runner of the floor that also stores three event objects per node."""
+async def floor_with_events(
+    graph: Graph, *, with_nodes: bool = False
+) -> Callable[[], Awaitable[int]]:
+    """Return a runner of the floor that also stores three event objects per
+    node, optionally while the graph also exists as grafo_core nodes."""
     children = graph.children
+    nodes = await build_nodes(graph) if with_nodes else []
     new = tuple.__new__
 
     async def run() -> int:
@@ -81,7 +90,16 @@ async def floor_with_events(graph: Graph) -> Callable[[], Awaitable[int]]:
         await finished
         return completed
 
+    run.nodes = nodes  # type: ignore[attr-defined]  # alive as long as the runner
     return run
+
+
+async def build_nodes(graph: Graph) -> list[grafo_core.Node[Any]]:
+    nodes = [grafo_core.Node(no_op, uuid=f"n{index}") for index in range(graph.size)]
+    for index, kids in enumerate(graph.children):
+        for child in kids:
+            await nodes[index].connect(nodes[child])
+    return nodes
 
 
 class Entry:
@@ -193,6 +211,9 @@ async def main() -> None:
             "asyncio floor": lambda graph=graph: floor_nodes(graph),
             "floor + 3 stored events per node": (
                 lambda graph=graph: floor_with_events(graph)
+            ),
+            "floor + 3 stored events, grafo_core nodes alive": (
+                lambda graph=graph: floor_with_events(graph, with_nodes=True)
             ),
             "minimal scheduler, entries made by a walk": minimal_scheduler(
                 graph, walk=True

@@ -262,6 +262,8 @@ class GrafoApp(DebugCommands, App[None]):
             self.pipeline_ended = False
         elif isinstance(item, PipelineEnded):
             self.pipeline_ended = True
+            if isinstance(self.screen, QuitScreen):
+                self.screen.run_ended()
             self._nodes_failed = self._nodes_failed or item.failed_nodes > 0
             if item.error is not None:
                 # What the file printed before it failed belongs with the

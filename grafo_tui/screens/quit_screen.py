@@ -21,10 +21,14 @@ class QuitScreen(Dialog[bool]):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog") as dialog:
             dialog.border_title = "Quit"
-            yield Static("A run is in progress. Stop it and quit?")
+            yield Static("A run is in progress. Stop it and quit?", id="question")
             with Horizontal(classes="buttons"):
                 yield Button("Quit", "error", id="quit")
                 yield Button("Stay", id="stay")
+
+    def run_ended(self) -> None:
+        """Reword the question once the run it asks about has ended."""
+        self.query_one("#question", Static).update("The run has ended. Quit?")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id == "quit")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pathlib
 
 import pytest
-from textual.widgets import Input, Select
+from textual.widgets import Input, Select, Static
 
 from grafo_core.events import NodeState
 from grafo_tui.app import GrafoApp
@@ -269,6 +269,23 @@ async def test_quit_asks_while_running():
         for gate in gates.values():
             gate.set()
     assert app.runner.finished
+
+
+async def test_quit_dialog_says_when_the_run_ends_under_it():
+    app = make_app("app_gated.py")
+    async with app.run_test(size=SIZE) as pilot:
+        gates = await open_gated(pilot)
+        await pilot.press("q")
+        assert isinstance(app.screen, QuitScreen)
+        for gate in gates.values():
+            gate.set()
+        await wait_until(pilot, lambda: app.pipeline_ended, "pipeline ended")
+        question = app.screen.query_one("#question", Static)
+        await wait_until(
+            pilot, lambda: "has ended" in str(question.render()), "question reworded"
+        )
+        await pilot.press("y")
+        await wait_until(pilot, lambda: not app.is_running, "app exited")
 
 
 async def test_load_error_exits_with_code_2():
