@@ -124,6 +124,9 @@ class GrafoApp(DebugCommands, App[None]):
             )
         self.model = RunModel()
         self.pipeline_ended = False
+        # From `r` until the new pass attaches its executor or ends: the file
+        # is being read and built again, which can take a while.
+        self.reloading = False
         # Whether a node failed or timed out in this pass of the pipeline,
         # before the run on screen now; it sets the exit status.
         self._nodes_failed = False
@@ -232,7 +235,9 @@ class GrafoApp(DebugCommands, App[None]):
         """Redraw the tree, the details and the status line from the model."""
         self.task_tree.update()
         self.details.show(self.model, self.selected_id)
-        self.status_line.show(self.model, ended=self.pipeline_ended)
+        self.status_line.show(
+            self.model, ended=self.pipeline_ended, reloading=self.reloading
+        )
         if self.timeline.display:
             self.timeline.show(self.model, self.selected_id)
 
@@ -260,8 +265,10 @@ class GrafoApp(DebugCommands, App[None]):
             self.model = RunModel()
             self.task_tree.show_model(self.model)
             self.pipeline_ended = False
+            self.reloading = False
         elif isinstance(item, PipelineEnded):
             self.pipeline_ended = True
+            self.reloading = False
             if isinstance(self.screen, QuitScreen):
                 self.screen.run_ended()
             self._nodes_failed = self._nodes_failed or item.failed_nodes > 0
@@ -387,6 +394,8 @@ class GrafoApp(DebugCommands, App[None]):
             return
         self.pipeline_ended = False
         self._nodes_failed = False  # the exit status reports the last pass
+        self.reloading = True
+        self.status_line.show(self.model, reloading=True)
         self.runner.rerun()
 
     def action_toggle_filter(self) -> None:

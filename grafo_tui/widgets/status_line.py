@@ -27,15 +27,20 @@ class StatusLine(Static):
         self.clock = clock
         self._shown = Text()
 
-    def show(self, model: RunModel, *, ended: bool = False) -> None:
-        """Show the state of `model`; `ended` means the pipeline has no more runs."""
-        text = self.describe(model, ended=ended)
+    def show(
+        self, model: RunModel, *, ended: bool = False, reloading: bool = False
+    ) -> None:
+        """Show the state of `model`; `ended` means the pipeline has no more runs,
+        `reloading` that its file is being read again for a new pass."""
+        text = self.describe(model, ended=ended, reloading=reloading)
         if text != self._shown:
             self._shown = text
             # The line is one row high whatever it says, so no layout pass.
             self.update(text, layout=False)
 
-    def describe(self, model: RunModel, *, ended: bool = False) -> Text:
+    def describe(
+        self, model: RunModel, *, ended: bool = False, reloading: bool = False
+    ) -> Text:
         """Return the status text for `model`."""
         if not model.is_started:
             return Text("Starting the pipeline..." if not ended else "No run.")
@@ -43,7 +48,9 @@ class StatusLine(Static):
         text.append(model.description or model.run_id, "bold")
         text.append(f"  {format_duration(model.elapsed(self.clock()))}")
 
-        if model.is_finished:
+        if reloading:
+            text.append("  re-run: loading the file again...", "reverse")
+        elif model.is_finished:
             text.append("  stopped" if model.cancelled else "  finished")
         elif model.held:
             text.append("  held: press t to retry, e to end the run", "reverse")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pathlib
+import threading
 
 import pytest
 from textual.widgets import Input, Select, Static
@@ -349,6 +350,34 @@ async def test_output_tab_shows_text_after_dropping():
         assert panel.line_count < 12_000
         assert panel.virtual_size.height == panel.line_count
         assert "line 11" in panel.render_line(0).text
+
+
+async def test_rerun_says_so_while_the_file_loads_again():
+    app = make_app("app_layered.py")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.model.is_finished, "run finished")
+        first_model = app.model
+        # Hold the runner's read of the file, as a slow build() would.
+        gate = threading.Event()
+        read = app.runner._read
+
+        def held_read():
+            gate.wait(10)
+            return read()
+
+        app.runner._read = held_read
+        await pilot.press("r")
+        status = app.status_line
+        await wait_until(
+            pilot, lambda: "loading the file again" in str(status.render()), "shown"
+        )
+        gate.set()
+        await wait_until(pilot, lambda: app.model is not first_model, "new run")
+        await wait_until(
+            pilot,
+            lambda: "loading the file again" not in str(status.render()),
+            "cleared",
+        )
 
 
 async def test_rerun_keeps_the_selected_node():
