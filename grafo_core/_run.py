@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import inspect
 import logging
 import time
@@ -55,8 +56,8 @@ _UNFINISHED = (NodeState.FAILED, NodeState.TIMED_OUT, NodeState.CANCELLED)
 class Entry:
     """One node's place in one run: its state, attempt count and task.
 
-    Calling the entry with its task records a task that was cancelled
-    before it could start (see `Run.cancel_task`).
+    Calling the entry with its task records the end of a task that was
+    cancelled before it could start (see `Run.cancel_task`).
     """
 
     __slots__ = (
@@ -85,8 +86,9 @@ class Entry:
         self.in_graph = True
 
     def __call__(self, task: asyncio.Task[Any]) -> None:
-        # Added as a done callback only to a task cancelled before its first
-        # step: `Run._drive` never began, so the outcome is recorded here.
+        # Added as a done callback to a task that is being cancelled: if it
+        # ends before its first step, `Run._drive` never began, and the end
+        # is recorded here instead.
         if self.task is task:
             self.run.end(self, asyncio.CancelledError(), None)
 
@@ -139,6 +141,7 @@ class Run:
         self.released = False
         self.debug = logger.isEnabledFor(logging.DEBUG)
         self.loop = asyncio.get_running_loop()
+        self.context = contextvars.copy_context()
         self.deadlines = Deadlines(self.loop, self._expire)
         self.done: asyncio.Future[None] = self.loop.create_future()
 
@@ -424,11 +427,8 @@ class Run:
         if plain:
             # The common case awaits the user's coroutine with no wrapper
             # of `Node.execute`, and does the bookkeeping in `end`.
-            try:
-                coroutine = node.coroutine(**kwargs) if kwargs else node.coroutine()
-            except Exception as exc:  # arguments that do not fit the function
-                self._failed(entry, exc, timed_out=False)
-                return
+            function = node.coroutine
+            arguments = kwargs
             if self.subscribers:
                 self.emit(
                     _new(
@@ -445,9 +445,22 @@ class Run:
         else:
             on_chunk = self._chunk_handler(node) if node._is_generator else None
             on_call = self._start_announcer(node, attempt) if self.subscribers else None
-            coroutine = node.execute(on_chunk, on_call, fault=fault, timed=False)
-        entry.task = self.loop.create_task(self._drive(entry, coroutine))
+            function = node.execute
+            arguments = {
+                "on_chunk": on_chunk,
+                "on_call": on_call,
+                "fault": fault,
+                "timed": False,
+            }
         self.running += 1
+        # Each node runs in its own copy of the run's context, whichever
+        # node's end started it.
+        task = self.loop.create_task(
+            self._drive(entry, function, arguments), context=self.context.copy()
+        )
+        if task.done():
+            return  # an eager task factory ran the node to its end just now
+        entry.task = task
         timeout = node.timeout
         if timeout is not None:
             self.deadlines.add(timeout, now, entry, attempt)
@@ -464,28 +477,40 @@ class Run:
 
         return announce
 
-    async def _drive(self, entry: Entry, coroutine: Any) -> None:
-        """Await a node's coroutine in the node's task and record the outcome
-        there. A done callback would cost a loop turn and a handle per node."""
+    async def _drive(
+        self, entry: Entry, function: Callable[..., Any], arguments: dict[str, Any]
+    ) -> None:
+        """Run a node's coroutine in the node's task and record the outcome
+        there. A done callback would cost a loop turn and a handle per node.
+
+        The coroutine is made here, not by the caller, so a task cancelled
+        before its first step leaves no coroutine that was never awaited.
+        """
         try:
+            coroutine = function(**arguments) if arguments else function()
             output = await coroutine
             if entry.plain and entry.node._forward:
                 # Node code connected a forwarding child while the node ran
                 # bare: deliver before the node counts as succeeded, as a run
                 # through `execute` does.
+                _set_output(entry.node, output)
                 await entry.node._forward_output(output)
         except (Exception, asyncio.CancelledError) as error:
             self.end(entry, error, None)
-        except GeneratorExit:
-            raise  # the task was closed unfinished, with its event loop
         except BaseException as error:
+            task = entry.task
             self.end(entry, error, None)
-            # KeyboardInterrupt or SystemExit: it still stops the event loop,
-            # from a callback. Raised from the coroutine, it would leave an
-            # exception in the task that no one retrieves, and in tests on
-            # Python 3.11 a later `ast.parse` on the thread then failed with
-            # "AST constructor recursion depth mismatch".
-            self.loop.call_soon(_raise, error)
+            if isinstance(error, KeyboardInterrupt | SystemExit):
+                # They still stop the event loop, from a callback. Raised from
+                # the coroutine, they would leave an exception in the task
+                # that no one retrieves, and in tests on Python 3.11 a later
+                # `ast.parse` on the thread then failed with "AST constructor
+                # recursion depth mismatch".
+                self.loop.call_soon(_raise, error)
+            elif (
+                isinstance(error, GeneratorExit) and asyncio.current_task() is not task
+            ):
+                raise  # the task is being closed, not run: let it close
         else:
             self.end(entry, None, output)
 
@@ -531,25 +556,28 @@ class Run:
         task = entry.task
         assert task is not None
         entry.cancel_reason = reason
-        driver = task.get_coro()
-        if inspect.getcoroutinestate(driver) == inspect.CORO_CREATED:
-            # The task has not taken its first step, so the cancel ends it
-            # before `_drive` begins: close the node's coroutine, which would
-            # warn that it was never awaited, and record the end in a
-            # callback instead.
-            driver.cr_frame.f_locals["coroutine"].close()
-            task.add_done_callback(entry)
+        # Should the task end before its first step, `_drive` never begins
+        # and the entry records the end. A task that something else cancelled
+        # that way (asyncio.run's shutdown) is done already, and the callback
+        # runs at once.
+        task.add_done_callback(entry)
         if reason is _TIMED_OUT:
             task.cancel()
         else:
             task.cancel(str(reason))
 
     def _expire(self, entry: Entry, attempt: int) -> None:
-        if (
-            entry.task is not None
-            and entry.attempt == attempt
-            and entry.cancel_reason is None
-        ):
+        task = entry.task
+        if task is None or entry.attempt != attempt:
+            return
+        if entry.cancel_reason is not None:
+            return
+        if _not_started(task):
+            # The deadline passed before the node's first step (a timeout of
+            # 0, or a long turn of the loop). The step comes first, as under
+            # `asyncio.timeout`: check again after it.
+            self.loop.call_soon(self._expire, entry, attempt)
+        else:
             self.cancel_task(entry, _TIMED_OUT)
 
     def _chunk_handler(self, node: Node[Any]) -> Callable[[Chunk[Any]], None]:
@@ -805,6 +833,14 @@ class Run:
             for entry in self.entries.values():
                 if entry.state is WAITING:
                     self._skip(entry, self._never_ran_reason(entry.node))
+
+
+def _not_started(task: asyncio.Task[Any]) -> bool:
+    coroutine = task.get_coro()
+    return (
+        inspect.iscoroutine(coroutine)
+        and inspect.getcoroutinestate(coroutine) == inspect.CORO_CREATED
+    )
 
 
 def _raise(error: BaseException) -> None:

@@ -19,6 +19,8 @@ from grafo_core.node import Node
 
 logger = logging.getLogger(__name__)
 
+_DRIVE_CODE = Run._drive.__code__
+
 Subscriber = Callable[[ev.Event], Any]
 
 _run_observers: list[Callable[[TreeExecutor], Any]] = []
@@ -440,9 +442,18 @@ class TreeExecutor:
         task = run.task_of(node)
         if task is None:
             return []
-        frames = await_chain(task.get_coro(), node._generator)
-        # The first frame is the scheduler's, which awaits the node's code.
-        return [frame for frame in frames if frame[0] != _run.__file__]
+        driver = task.get_coro()
+        frame = getattr(driver, "cr_frame", None)
+        if frame is None or frame.f_code is not _DRIVE_CODE:
+            # A task factory wrapped the scheduler's coroutine: skip the
+            # scheduler's own frames.
+            frames = await_chain(driver, node._generator)
+            return [frame for frame in frames if frame[0] != _run.__file__]
+        coroutine = frame.f_locals.get("coroutine")
+        if coroutine is None:  # the task has not taken its first step
+            code = node.coroutine.__code__
+            return [(code.co_filename, code.co_firstlineno, code.co_name)]
+        return await_chain(coroutine, node._generator)
 
     async def add(
         self,

@@ -190,7 +190,7 @@ class Node(Generic[T]):
     # this size, many reads missed the CPU cache (the engine benchmark's DAG
     # ran 0.1x of the floor slower). `__dict__` stays for `__orig_class__`,
     # which `Node[T](...)` sets, and for attributes that users add.
-    __slots__ = (*_SLOTS, "__dict__")
+    __slots__ = (*_SLOTS, "__dict__", "__weakref__")
 
     def __init__(
         self,
@@ -227,11 +227,11 @@ class Node(Generic[T]):
                 raise ValueError(
                     f"Node timeout must be 0 or more seconds, got {timeout!r}"
                 )
-        # `object.__setattr__` skips the checks in __setattr__, which a new
-        # node does not need.
-        set_ = object.__setattr__
-        for name, value in zip(
-            _SLOTS,
+        # The slots' own setters skip the checks in __setattr__, which a new
+        # node does not need, and any property a subclass puts in a slot's
+        # place.
+        for setter, value in zip(
+            _SLOT_SETTERS,
             (
                 coroutine,
                 kwargs,
@@ -259,7 +259,16 @@ class Node(Generic[T]):
             ),
             strict=True,
         ):
-            set_(self, name, value)
+            setter(self, value)
+
+    def __setstate__(self, state: Any) -> None:
+        """Restore a copied or unpickled node: its slots are set directly,
+        since the running check in __setattr__ reads slots not set yet."""
+        attributes, slots = state if isinstance(state, tuple) else (state, None)
+        if attributes:
+            vars(self).update(attributes)
+        for name, value in (slots or {}).items():
+            object.__setattr__(self, name, value)
 
     def __setattr__(self, name: str, value: Any) -> None:
         if not name.startswith("_") and self.is_running:
@@ -586,6 +595,9 @@ class Node(Generic[T]):
         """Return what the last run forwarded: the output, or for an
         async-generator node the aggregated list."""
         return self._aggregated if self._is_generator else self._output
+
+
+_SLOT_SETTERS = tuple(vars(Node)[name].__set__ for name in _SLOTS)
 
 
 def _mismatch(node: Node[Any], expected: Any, value: Any, verb: str) -> Exception:
