@@ -31,13 +31,16 @@ class Deadlines:
 
     def add(self, timeout: float, started: float, entry: Any, attempt: int) -> None:
         """Watch attempt `attempt` of `entry`, started at `started` (monotonic)."""
-        queue = self.queues.get(timeout)
-        if queue is None:
-            queue = self.queues[timeout] = (deque(), deque(), deque())
         deadline = started + timeout
-        queue[0].append(deadline)
-        queue[1].append(entry)
-        queue[2].append(attempt)
+        queue = self.queues.get(timeout)
+        if queue is not None:
+            # No earlier than the queue's first deadline, which the timer
+            # already covers: a queue that empties is dropped in `_fire`.
+            queue[0].append(deadline)
+            queue[1].append(entry)
+            queue[2].append(attempt)
+            return
+        self.queues[timeout] = (deque([deadline]), deque([entry]), deque([attempt]))
         if self.timer is None or deadline < self.timer_when:
             if self.timer is not None:
                 self.timer.cancel()
