@@ -2,10 +2,11 @@
 
 from grafo_core import errors, events
 from grafo_core.chunk import Chunk
+from grafo_core.errors import NodeTimeoutError
 from grafo_core.events import NodeState
 from grafo_core.executor import TreeExecutor, observe_runs
 from grafo_core.introspect import await_chain, node_of_frame
-from grafo_core.node import Metadata, Node, NodeTimeoutError
+from grafo_core.node import Metadata, Node
 
 __all__ = [
     "Chunk",

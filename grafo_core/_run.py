@@ -17,14 +17,9 @@ from grafo_core._announce import announce_nodes
 from grafo_core._deadlines import Deadlines
 from grafo_core._live import live_runs
 from grafo_core.chunk import Chunk
+from grafo_core.errors import NodeTimeoutError
 from grafo_core.events import NodeState
-from grafo_core.node import (
-    UNRESOLVED,
-    ForwardRule,
-    Node,
-    NodeTimeoutError,
-    has_lambda,
-)
+from grafo_core.node import UNRESOLVED, ForwardRule, Node, has_lambda
 
 if TYPE_CHECKING:
     from grafo_core.executor import TreeExecutor

@@ -28,3 +28,8 @@ class MismatchChunkType(TypeError):
 
 class InjectedFault(RuntimeError):
     """The failure that `TreeExecutor.inject_fault` asked a node's next run for."""
+
+
+class NodeTimeoutError(TimeoutError):
+    """A node's run took longer than its `timeout`; `except TimeoutError`
+    catches it too."""

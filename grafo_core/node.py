@@ -21,6 +21,7 @@ from grafo_core.errors import (
     ForwardingParameterError,
     InjectedFault,
     MismatchChunkType,
+    NodeTimeoutError,
     NotAsyncCallableError,
     SafeExecutionError,
 )
@@ -40,10 +41,6 @@ class _Auto:
 
 
 AUTO = _Auto()
-
-
-class NodeTimeoutError(TimeoutError):
-    """A node's run took longer than its `timeout`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -603,7 +600,7 @@ _SLOT_SETTERS = tuple(vars(Node)[name].__set__ for name in _SLOTS)
 def _mismatch(node: Node[Any], expected: Any, value: Any, verb: str) -> Exception:
     name = getattr(expected, "__name__", repr(expected))
     return MismatchChunkType(
-        f"node {node.uuid!r} is typed Node[{name}] but {verb} a "
+        f"node {node.uuid!r} is typed Node[{name}] but {verb} a value of type "
         f"{type(value).__name__}: {value!r:.80}"
     )
 

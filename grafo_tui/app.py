@@ -284,19 +284,27 @@ class GrafoApp(DebugCommands, App[None]):
         counts = self.model.counts()
         return bool(counts[NodeState.FAILED] or counts[NodeState.TIMED_OUT])
 
-    def _submit(self, what: str, command: Callable[[Any], Any]) -> None:
-        """Run `command(executor)` on the pipeline's loop; notify if it fails."""
+    def _run_takes_commands(self, what: str) -> bool:
+        """Return whether a run is in progress to `what`; if not, notify why."""
         if self.runner.executor is None or not self.model.is_started:
             self.notify("No run has started yet.", severity="warning")
-            return
+            return False
         if self.model.is_finished:
             self.notify(f"Cannot {what}: the run has ended; press r to run it again.")
-            return
+            return False
+        return True
+
+    def _submit(self, what: str, command: Callable[[Any], Any]) -> bool:
+        """Run `command(executor)` on the pipeline's loop; notify if it fails.
+        Return whether the command was sent."""
+        if not self._run_takes_commands(what):
+            return False
         future = self.runner.submit(command)
         # A partial, not a coroutine: a worker the closing app never starts
         # must not leave a coroutine that was never awaited.
         report = functools.partial(self._report_failure, what, future)
         self.run_worker(report, exit_on_error=False)
+        return True
 
     async def _report_failure(self, what: str, future: Future) -> None:
         try:
@@ -313,7 +321,7 @@ class GrafoApp(DebugCommands, App[None]):
 
     def action_add_node(self) -> None:
         parent_id = self._selected_node("add a child to")
-        if parent_id is None:
+        if parent_id is None or not self._run_takes_commands("add a node"):
             return
         screen = AddNodeScreen(
             parent_label=self.model.label(parent_id),
@@ -339,7 +347,7 @@ class GrafoApp(DebugCommands, App[None]):
 
     def action_remove_node(self) -> None:
         node_id = self._selected_node("remove")
-        if node_id is None:
+        if node_id is None or not self._run_takes_commands(f"remove {node_id}"):
             return
         screen = RemoveNodeScreen(self.model, node_id)
         self.push_screen(screen, lambda choice: self._remove(node_id, choice))
@@ -371,6 +379,8 @@ class GrafoApp(DebugCommands, App[None]):
             self._submit("pause the run", lambda ex: ex.pause())
 
     def action_step(self) -> None:
+        if not self._run_takes_commands("step"):
+            return
         if not self.model.paused:
             self.notify("Pause the run (p) before stepping.", severity="warning")
             return

@@ -106,7 +106,8 @@ class DebugCommands:
         def set_breakpoint(executor: Any) -> None:
             executor.set_breakpoint(node_id, enabled=enabled)
 
-        self._submit(f"set a breakpoint on {node_id}", set_breakpoint)
+        if not self._submit(f"set a breakpoint on {node_id}", set_breakpoint):
+            return
         view.has_breakpoint = enabled
         self.refresh_views()
         action = "pauses before" if enabled else "no longer pauses before"
@@ -139,7 +140,7 @@ class DebugCommands:
 
     def action_inject_fault(self: GrafoApp) -> None:
         node_id = self._selected_node("inject a fault into")
-        if node_id is None:
+        if node_id is None or not self._run_takes_commands("inject a fault"):
             return
         label = self.model.label(node_id)
         self.push_screen(
@@ -153,7 +154,8 @@ class DebugCommands:
         def inject(executor: Any) -> None:
             executor.inject_fault(node_id, error=request.error, delay=request.delay)
 
-        self._submit(f"inject a fault into {node_id}", inject)
+        if not self._submit(f"inject a fault into {node_id}", inject):
+            return
         view = self.model.nodes.get(node_id)
         if view is not None:
             view.fault = request.describe()

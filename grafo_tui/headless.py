@@ -203,7 +203,7 @@ def describe(event: events.Event, run: _RunRecord) -> str:
         case events.NodeAdded():
             kind = "async generator" if event.is_generator else "coroutine"
             root = ", root" if event.is_root else ""
-            timeout = "none" if event.timeout is None else f"{event.timeout} s"
+            timeout = "none" if event.timeout is None else f"{event.timeout:g} s"
             text = f"{event.name} ({kind}{root}, timeout {timeout})"
             if event.parent_ids:
                 text += ", from " + ", ".join(
@@ -234,7 +234,7 @@ def describe(event: events.Event, run: _RunRecord) -> str:
         case events.NodeFailed():
             return f"{event.duration:.3f} s, {describe_error(event.error)}"
         case events.NodeTimedOut():
-            return f"{event.duration:.3f} s, timeout {event.timeout} s"
+            return f"{event.duration:.3f} s, timeout {event.timeout:g} s"
         case events.NodeCancelled():
             return f"{event.duration:.3f} s, {escape_control(event.reason)}"
         case events.NodeSkipped():
@@ -326,7 +326,8 @@ def run_headless(
     """
     out = out if out is not None else sys.stdout
     err = err if err is not None else sys.stderr
-    runner = PipelineRunner(spec)
+    # No screen holds the terminal, so the pipeline may read standard input.
+    runner = PipelineRunner(spec, reads_input=True)
     if exporter is not None and exporter.enabled:
         exporter.attach(runner)
     printer = HeadlessPrinter(out, err)

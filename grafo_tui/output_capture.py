@@ -25,9 +25,11 @@ class OutputWritten:
 class OutputRoute:
     """The destination of one thread's writes, with the partial line of each stream."""
 
-    def __init__(self, put: Callable[[Any], None]) -> None:
+    def __init__(self, put: Callable[[Any], None], *, reads_input: bool) -> None:
         self.put = put
         self.partial = {"stdout": "", "stderr": ""}
+        self.reads_input = reads_input
+        """Whether the thread may read sys.stdin (no screen holds the terminal)."""
 
     def write(self, stream: str, text: str) -> None:
         pending = self.partial[stream] + text
@@ -88,13 +90,15 @@ class _ThreadOutputProxy:
 
 
 INPUT_MESSAGE = (
-    "the pipeline asked for input, but grafo-tui owns the terminal; pass the "
-    "value in the file, an environment variable or a build() argument instead"
+    "the pipeline asked for input, but grafo-tui's screen owns the terminal; "
+    "put the value in the file or an environment variable, or run with "
+    "--headless, where input() reads standard input"
 )
 
 
 class _ThreadInputProxy:
-    """A `sys.stdin` stand-in: registered threads get EOFError, others read on.
+    """A `sys.stdin` stand-in: a registered thread whose route does not read
+    input gets EOFError; other threads read on.
 
     While the screen is up the terminal is in raw mode and its keys belong to
     the app, so a pipeline's `input()` would wait forever for a line.
@@ -109,7 +113,8 @@ class _ThreadInputProxy:
         return self._inner
 
     def _check(self) -> None:
-        if threading.get_ident() in _routes:
+        route = _routes.get(threading.get_ident())
+        if route is not None and not route.reads_input:
             raise EOFError(INPUT_MESSAGE)
 
     def fileno(self) -> int:
@@ -183,10 +188,11 @@ def remove_route(thread_id: int) -> None:
 
 
 @contextlib.contextmanager
-def captured_output(put: Callable[[Any], None]) -> Any:
-    """Turn what the current thread prints into `OutputWritten` messages."""
+def captured_output(put: Callable[[Any], None], *, reads_input: bool = False) -> Any:
+    """Turn what the current thread prints into `OutputWritten` messages.
+    Its `input()` raises EOFError unless `reads_input`."""
     thread_id = threading.get_ident()
-    route = OutputRoute(put)
+    route = OutputRoute(put, reads_input=reads_input)
     _install_route(thread_id, route)
     try:
         yield route

@@ -182,11 +182,16 @@ class PipelineRunner:
         hold_on_error: Set `TreeExecutor.hold_on_error` on every run before it
             starts, so a run with failed nodes stays open for retries until
             `release()`.
+        reads_input: Let the pipeline's `input()` read sys.stdin, for a
+            runner with no screen; otherwise it raises EOFError.
     """
 
-    def __init__(self, spec: LoadSpec, *, hold_on_error: bool = False) -> None:
+    def __init__(
+        self, spec: LoadSpec, *, hold_on_error: bool = False, reads_input: bool = False
+    ) -> None:
         self.spec = spec
         self.hold_on_error = hold_on_error
+        self.reads_input = reads_input
         self.queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self.module_doc: str | None = None
         self.functions: dict[str, Callable[..., Any]] = {}
@@ -252,7 +257,10 @@ class PipelineRunner:
         if pipeline.is_script:
             return
         module = create_module(pipeline)
-        with captured_output(self.queue.put), pipeline_environment(pipeline):
+        with (
+            captured_output(self.queue.put, reads_input=self.reads_input),
+            pipeline_environment(pipeline),
+        ):
             execute_module(pipeline, module)
         self._set_module(module)
         resolve_builder(module, pipeline)
@@ -359,7 +367,7 @@ class PipelineRunner:
         self._thread_id = threading.get_ident()
         stop_observing = grafo_core.observe_runs(self._on_run_starting)
         try:
-            with captured_output(self.queue.put) as route:
+            with captured_output(self.queue.put, reads_input=self.reads_input) as route:
                 while self._run_pass(route) == _RERUN:
                     pass
         except BaseException as exc:

@@ -66,7 +66,9 @@ class NodeDetails(VerticalScroll):
     def _describe(self, model: RunModel, node: NodeView) -> Text:
         text = Text()
         text.append(node.label, "bold")
-        text.append(f"  {STATE_MARKS[node.state]} {node.state.value}\n")
+        text.append(
+            f"  {STATE_MARKS[node.state]} {node.state.value.replace('_', ' ')}\n"
+        )
         _field(text, "id", escape_control(node.node_id))
         _field(text, "function", node.name + (" (async generator)" * node.is_generator))
         if node.source:

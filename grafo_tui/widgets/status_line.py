@@ -71,7 +71,8 @@ class StatusLine(Static):
         counts = model.counts()
         for state in NodeState:
             if counts[state]:
-                text.append(f"  {STATE_MARKS[state]} {counts[state]} {state.value}")
+                name = state.value.replace("_", " ")
+                text.append(f"  {STATE_MARKS[state]} {counts[state]} {name}")
         text.append(f"  | running {model.running_count}, peak {model.max_running}")
         if model.max_workers is not None:
             text.append(f", limit {model.max_workers}")

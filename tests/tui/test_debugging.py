@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import pathlib
 
+import pytest
 from textual.widgets import Input
 
 from grafo_core.events import NodeState
@@ -153,6 +154,24 @@ async def test_blocking_node_flagged_live():
 
 
 # --- breakpoints, retry, faults -----------------------------------------------
+
+
+@pytest.mark.parametrize("key", ["b", "i", "a", "d", "s"])
+async def test_command_on_a_finished_run_is_refused_up_front(key):
+    app = GrafoApp(PipelineRunner(LoadSpec(PIPELINES / "app_layered.py", None)))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.model.is_finished, "run finished")
+        await select(pilot, "L3-2")
+        screen = app.screen
+        await pilot.press(key)
+        await pilot.pause(0.05)
+        assert app.screen is screen
+        view = app.model.nodes["L3-2"]
+        assert not view.has_breakpoint
+        assert view.fault is None
+        messages = [n.message for n in app._notifications]
+        assert len(messages) == 1
+        assert "the run has ended" in messages[0]
 
 
 async def test_breakpoint_pauses_before_node():

@@ -68,6 +68,14 @@ def test_short_repr_one_line():
 # --- exit codes and lines -------------------------------------------------------
 
 
+def test_headless_pipeline_reads_piped_input():
+    result = run_cli(
+        "--headless", str(PIPELINES / "runner_asks_input.py"), input="Ada\n"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "hello Ada" in result.stdout
+
+
 def test_passing_pipeline_exits_zero():
     code, out, err = headless(LoadSpec(CHUNKS_FILE, "build_passing"))
     assert code == 0

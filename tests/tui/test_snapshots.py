@@ -113,8 +113,18 @@ def test_failed_node_selected(snap_compare):
     assert snap_compare(app, terminal_size=SIZE, run_before=select_double)
 
 
+def running_run():
+    """fetch and double done, tokens and join still to run."""
+    return [
+        *graph(),
+        *success("fetch", T0, T0 + 0.5, 21),
+        *success("double", T0 + 0.5, T0 + 0.75, 42),
+    ]
+
+
 def test_add_node_form(snap_compare):
-    app = make_app(finished_run())
+    # A node can be added only while the run is in progress.
+    app = make_app(running_run())
     assert snap_compare(app, terminal_size=SIZE, run_before=select_double, press=["a"])
 
 
