@@ -46,6 +46,7 @@ class HelpScreen(Dialog[None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="dialog") as dialog:
             dialog.border_title = "Help"
+            dialog.border_subtitle = "Escape, ? or q to close"
             yield Static(legend_text(self.keys))
 
     def action_close(self) -> None:

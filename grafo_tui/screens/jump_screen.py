@@ -40,11 +40,29 @@ class JumpScreen(Dialog[str | None]):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         text = event.value.strip()
         node_id = self._find(text)
+        if node_id is None and text:
+            # Enter takes the completion the input shows in grey, as Tab or
+            # the right arrow would.
+            completion = self._completion(text)
+            if completion is not None:
+                node_id = self._find(completion)
         if node_id is None:
-            message = Text(f"No node has the id or label {text!r}.")
+            message = Text(
+                f"No node has the id or label {text!r}. Edit it, or press "
+                "Escape to close."
+            )
             self.query_one("#errors", Static).update(message)
             return
         self.dismiss(node_id)
+
+    def _completion(self, text: str) -> str | None:
+        """Return the first id or label that starts with `text`, ignoring
+        case: the one `SuggestFromList` shows."""
+        folded = text.casefold()
+        for name in [*self.labels, *self.labels.values()]:
+            if name.casefold().startswith(folded):
+                return name
+        return None
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -380,6 +380,18 @@ async def test_rerun_says_so_while_the_file_loads_again():
         )
 
 
+async def test_jump_takes_the_completion_shown():
+    app = make_app("app_layered.py")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.model.is_finished, "run finished")
+        await pilot.press("slash", *"l3-", "2", "enter")
+        await wait_until(pilot, lambda: app.selected_id == "L3-2", "selected")
+        await pilot.press("slash", *"nothing", "enter")
+        errors = app.screen.query_one("#errors", Static)
+        assert "Escape" in str(errors.render())
+        await pilot.press("escape")
+
+
 async def test_rerun_keeps_the_selected_node():
     app = make_app("app_layered.py")
     async with app.run_test(size=SIZE) as pilot:
