@@ -418,8 +418,20 @@ class GrafoApp(DebugCommands, App[None]):
 
     def action_toggle_finished(self) -> None:
         self.task_tree.set_hide_finished(not self.task_tree.hide_finished)
-        shown = "hidden" if self.task_tree.hide_finished else "shown"
-        self.notify(f"Finished nodes are {shown}.", timeout=2)
+        if not self.task_tree.hide_finished:
+            self.notify("Every node is shown.", timeout=2)
+        elif self.task_tree.placements:
+            self.notify(
+                "Nodes that succeeded or were skipped are hidden; failures stay. "
+                "Press h to show them.",
+                timeout=4,
+            )
+        else:
+            self.notify(
+                "Every node succeeded or was skipped, so the tree is empty. "
+                "Press h to show them.",
+                timeout=6,
+            )
 
     def action_jump(self) -> None:
         labels = {i: node.label for i, node in self.model.nodes.items()}

@@ -60,6 +60,10 @@ def format_duration(seconds: float | None) -> str:
     return f"{minutes}m{rest:02d}s"
 
 
+# The states that `h` hides: work that is done and went as planned.
+_HIDABLE = frozenset({NodeState.SUCCEEDED, NodeState.SKIPPED})
+
+
 class TaskTree(Tree[NodeView]):
     """The nodes of the current run, drawn from a `RunModel`.
 
@@ -141,7 +145,8 @@ class TaskTree(Tree[NodeView]):
         self.update()
 
     def set_hide_finished(self, hide: bool) -> None:
-        """Hide or show finished nodes with no unfinished node below them."""
+        """Hide or show the nodes that succeeded or were skipped (see
+        `_hidden_ids`)."""
         self.hide_finished = hide
         # The nodes that come back are placed again, under the same rule
         # for opening them as when the run first added them.
@@ -422,10 +427,11 @@ class TaskTree(Tree[NodeView]):
         tree_node.remove()
 
     def _hidden_ids(self) -> set[str]:
-        """Return finished nodes with no unfinished node below them."""
+        """Return the nodes that succeeded or were skipped and have no node
+        below them that is still going or went wrong."""
         nodes = self.model.nodes
         keep: set[str] = set()
-        pending = [i for i, view in nodes.items() if not view.state.is_finished]
+        pending = [i for i, view in nodes.items() if view.state not in _HIDABLE]
         while pending:
             node_id = pending.pop()
             if node_id in keep or node_id not in nodes:

@@ -248,6 +248,21 @@ async def test_tree_hides_finished_subtrees():
         )
 
 
+async def test_tree_keeps_failed_nodes_when_hiding_finished():
+    tree = TaskTree()
+    model = model_of(("a", "b"), ("a", "c"), ("c", "d"))
+    async with WidgetApp(tree).run_test() as pilot:
+        tree.show_model(model)
+        finish(model, "a")
+        finish(model, "b")
+        model.apply(events.NodeStarted(RUN, "c", 0.0, 1, {}))
+        model.apply(events.NodeFailed(RUN, "c", 1.0, 1.0, ValueError("bad")))
+        model.apply(events.NodeSkipped(RUN, "d", 1.0, "ancestor 'c' failed"))
+        tree.set_hide_finished(True)
+        await pilot.pause()
+        assert set(tree.placements) == {"a", "c"}
+
+
 def form(**changes):
     fields = dict(
         node_id="new",
