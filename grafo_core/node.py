@@ -265,7 +265,11 @@ class Node(Generic[T]):
         if attributes:
             vars(self).update(attributes)
         for name, value in (slots or {}).items():
-            object.__setattr__(self, name, value)
+            setter = _SLOT_SETTER_OF.get(name)
+            if setter is None:  # a slot of a subclass
+                object.__setattr__(self, name, value)
+            else:
+                setter(self, value)
 
     def __setattr__(self, name: str, value: Any) -> None:
         if not name.startswith("_") and self.is_running:
@@ -595,6 +599,7 @@ class Node(Generic[T]):
 
 
 _SLOT_SETTERS = tuple(vars(Node)[name].__set__ for name in _SLOTS)
+_SLOT_SETTER_OF = dict(zip(_SLOTS, _SLOT_SETTERS, strict=True))
 
 
 def _mismatch(node: Node[Any], expected: Any, value: Any, verb: str) -> Exception:

@@ -185,6 +185,7 @@ def test_subclass_may_replace_an_attribute_with_a_property():
 
     node = Fixed(noop, uuid="fixed")
     assert node.timeout == 5.0
+    assert copy.copy(node).timeout == 5.0
 
 
 async def test_nodes_copy_pickle_and_take_weak_references():
