@@ -426,7 +426,7 @@ def _add_edge(
     model.structure_version += 1
 
 
-def _on_edge_removed(model: RunModel, event: events.EdgeRemoved) -> None:
+def _on_edge_removed(model: RunModel, event: events.EdgeRemoved) -> LogLine | None:
     assert event.node_id is not None
     child = model.nodes.get(event.node_id)
     parent = model.nodes.get(event.parent_id)
@@ -435,6 +435,12 @@ def _on_edge_removed(model: RunModel, event: events.EdgeRemoved) -> None:
     if parent is not None and event.node_id in parent.children:
         parent.children.remove(event.node_id)
     model.structure_version += 1
+    if child is None:
+        return None
+    # The graph changed while the run went on: worth a line on the child,
+    # which may now start earlier or never.
+    parent_label = parent.label if parent is not None else event.parent_id
+    return model._line(event, f"edge from {parent_label} removed", "graph")
 
 
 def _on_node_queued(model: RunModel, event: events.NodeQueued) -> None:

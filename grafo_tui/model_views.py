@@ -94,7 +94,8 @@ class LogLine:
         node_id: The node concerned, or `None` for run-wide lines.
         label: The node's label, or "" for run-wide lines.
         text: The text to show; control characters are already escaped.
-        kind: "chunk", "result", "error", "warning" or "run".
+        kind: "chunk", "result", "error", "warning", "graph" (an edge
+            removed during the run) or "run".
         colour: The node's colour index, below `NODE_COLOURS`.
     """
 

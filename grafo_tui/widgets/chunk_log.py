@@ -27,6 +27,7 @@ class ChunkLog(ScrollView, can_focus=True):
         "chunk-log--error",
         "chunk-log--warning",
         "chunk-log--run",
+        "chunk-log--graph",
         *(f"chunk-log--node-{index}" for index in range(NODE_COLOURS)),
     }
 
@@ -37,6 +38,7 @@ class ChunkLog(ScrollView, can_focus=True):
     ChunkLog > .chunk-log--result { color: $text-success; }
     ChunkLog > .chunk-log--error { color: $text-error; }
     ChunkLog > .chunk-log--warning { color: $text-warning; text-style: bold; }
+    ChunkLog > .chunk-log--graph { color: $text-muted; text-style: italic; }
     ChunkLog > .chunk-log--run { color: $text-muted; text-style: bold; }
     ChunkLog > .chunk-log--node-0 { color: $text-primary; }
     ChunkLog > .chunk-log--node-1 { color: $text-accent; }

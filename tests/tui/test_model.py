@@ -138,6 +138,15 @@ def test_removed_node_leaves_graph():
     assert model.structure_version > version
 
 
+def test_edge_removed_during_run_logged_on_child():
+    model = build(("a", "b"))
+    line = model.apply(events.EdgeRemoved(RUN, "b", 101.0, "a"))
+    assert line is not None
+    assert line.node_id == "b"
+    assert line.text == "edge from a removed"
+    assert line.kind == "graph"
+
+
 def test_top_level_lists_roots_then_orphans():
     model = build(("a", "b"))
     model.apply(events.EdgeRemoved(RUN, "b", 101.0, "a"))
