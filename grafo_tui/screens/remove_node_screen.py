@@ -36,9 +36,35 @@ def describe_removal(model: RunModel, node_id: str) -> str:
             "'Remove with descendants' removes them too; "
             "'Remove only this node' leaves them without a parent, so they never start."
         )
-    else:
+    takers = _forward_takers(model, node_id, orphans)
+    for child_id, parameter in takers[:4]:
+        child = model.label(child_id)
+        lines.append(
+            f"{child} takes its {parameter!r} argument from {node.label}, so "
+            f"{child} fails unless that argument is set some other way."
+        )
+    if not orphans and not takers:
         lines.append("No descendant depends on it alone.")
     return "\n".join(lines)
+
+
+def _forward_takers(
+    model: RunModel, node_id: str, orphans: list[str]
+) -> list[tuple[str, str]]:
+    """Return ``(child id, parameter)`` for each child that still waits for
+    the output `node_id` forwards to it and keeps another parent."""
+    node = model.nodes[node_id]
+    if node.state is NodeState.SUCCEEDED:
+        return []  # the value was written into the children already
+    takers = []
+    for child_id in node.children:
+        child = model.nodes.get(child_id)
+        if child is None or child_id in orphans or child.state.is_finished:
+            continue
+        parameter = child.parents.get(node_id)
+        if parameter is not None:
+            takers.append((child_id, parameter))
+    return takers
 
 
 class RemoveNodeScreen(Dialog[str | None]):

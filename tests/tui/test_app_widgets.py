@@ -335,6 +335,16 @@ def test_removal_description_counts_orphans():
     assert "c" in text
 
 
+def test_removal_description_names_children_that_lose_an_argument():
+    model = model_of(("a", "b"), ("c", "b"), roots=("a", "c"))
+    model.apply(events.EdgeAdded(RUN, "b", 0.0, "a", "stock"))
+    text = describe_removal(model, "a")
+    assert "b takes its 'stock' argument from a" in text
+    assert "No descendant depends on it alone" not in text
+    finish(model, "a")
+    assert "argument" not in describe_removal(model, "a")
+
+
 def test_builtins_listed():
     assert set(BUILTINS) == {"sleep", "stream", "fail"}
 
