@@ -246,7 +246,8 @@ class GrafoApp(DebugCommands, App[None]):
         for binding in self.BINDINGS:
             assert isinstance(binding, Binding)
             action = getattr(self, f"action_{binding.action}")
-            yield SystemCommand(binding.description, f"Key {binding.key}", action)
+            key = self.get_key_display(binding)
+            yield SystemCommand(binding.description, f"Key {key}", action)
 
     def on_tree_node_highlighted(self) -> None:
         self.details.show(self.model, self.selected_id)

@@ -116,7 +116,8 @@ class TimelineChart(ScrollView):
         self.origin = origin
         self.end = end
         labels = (len(model.label(node_id)) for node_id in rows)
-        self.label_width = min(24, max(labels, default=8))
+        # At least 8 columns, which the plot's "running" and "max N" need.
+        self.label_width = min(24, max([8, *labels]))
         self.virtual_size = Size(self.size.width, len(rows) + 1)
         self.refresh()
 

@@ -118,9 +118,12 @@ async def test_command_failure_notified():
 async def test_palette_lists_screen_commands():
     app = GrafoApp(FakeRunner([]))
     async with app.run_test():
-        titles = [command.title for command in app.get_system_commands(app.screen)]
+        commands = list(app.get_system_commands(app.screen))
+        titles = [command.title for command in commands]
         assert "Pause" in titles
         assert "Add" in titles
+        helps = {command.title: command.help for command in commands}
+        assert helps["Help"] == "Key ?"
 
 
 async def test_tree_widget_in_app():

@@ -89,6 +89,9 @@ async def test_timeline_bars_of_fan_out():
         shared = set(columns["a"]) & set(columns["b"]) & set(columns["c"])
         assert shared
         assert max(app.timeline.plot.samples) == 3
+        # Short ids still leave room for the plot's own labels.
+        plot_rows = str(app.timeline.plot.render()).splitlines()
+        assert plot_rows[1].split()[0] == "running"
 
 
 async def test_timeline_bar_per_cycle_run():
