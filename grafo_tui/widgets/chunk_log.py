@@ -81,12 +81,7 @@ class ChunkLog(ScrollView, can_focus=True):
         if overflow > 0:
             del self._lines[:overflow]
             self.dropped += overflow
-        if self.filter_id is None:
-            self._view = self._lines
-        else:
-            self._view = [
-                line for line in self._lines if line.node_id == self.filter_id
-            ]
+        self._view = self._filtered()
         for line in new_lines:
             self._label_width = min(24, max(self._label_width, len(line.label)))
             self._width = max(self._width, len(line.text) + self._label_width + 12)
@@ -95,11 +90,20 @@ class ChunkLog(ScrollView, can_focus=True):
     def set_filter(self, node_id: str | None) -> None:
         """Show only the lines of `node_id`, or every line when `None`."""
         self.filter_id = node_id
-        if node_id is None:
-            self._view = self._lines
-        else:
-            self._view = [line for line in self._lines if line.node_id == node_id]
+        self._view = self._filtered()
         self._update_size(follow=True)
+
+    def _filtered(self) -> list[LogLine]:
+        """Return the lines the filter lets through. Run-wide lines (a run
+        started, paused or finished) stay, so the runs stay apart."""
+        node_id = self.filter_id
+        if node_id is None:
+            return self._lines
+        return [
+            line
+            for line in self._lines
+            if line.node_id == node_id or line.kind == "run"
+        ]
 
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
@@ -125,7 +129,7 @@ class ChunkLog(ScrollView, can_focus=True):
         if self.dropped:
             parts.append(f"{self.dropped} earlier lines dropped")
         if self.filter_id is not None:
-            parts.append(f"showing only node {self.filter_id} (f shows all)")
+            parts.append(f"showing node {self.filter_id} and run lines (f shows all)")
         return Text("; ".join(parts), style=style, no_wrap=True, end="")
 
     def _line_text(self, line: LogLine) -> Text:

@@ -99,6 +99,17 @@ async def test_chunk_log_filter_by_node():
         assert len(log.visible_lines) == 7
 
 
+async def test_chunk_log_filter_keeps_run_lines_between_runs():
+    log = ChunkLog()
+    run_line = LogLine(5.0, None, "", "run demo started", "run")
+    async with WidgetApp(log).run_test(size=(60, 10)) as pilot:
+        log.write_lines([*lines(4), run_line, *lines(4)])
+        log.set_filter("n1")
+        await pilot.pause()
+        shown = [line.text for line in log.visible_lines]
+        assert shown == ["line 1", "line 3", "run demo started", "line 1", "line 3"]
+
+
 async def test_chunk_log_shows_markup_literally():
     log = ChunkLog()
     async with WidgetApp(log).run_test(size=(60, 10)) as pilot:
