@@ -25,6 +25,7 @@ from typing import Any, TextIO
 from grafo_core import events
 from grafo_core.events import short_repr
 from grafo_tui.runner import Notice, OutputWritten, PipelineEnded, PipelineRunner
+from grafo_tui.watchdog import LoopBlocked, LoopUnblocked
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +90,16 @@ def message_record(message: Any, now: float) -> dict[str, Any] | None:
     elif isinstance(message, PipelineEnded):
         record["error"] = None if message.error is None else str(message.error)
         record["failed_nodes"] = message.failed_nodes
+    elif isinstance(message, LoopBlocked):
+        # From the blocking detector, which runs only with the screen.
+        record["node_id"] = message.node_id
+        record["time"] = message.since
+        record["file"] = message.file
+        record["line"] = message.line
+        record["function"] = message.function
+    elif isinstance(message, LoopUnblocked):
+        record["node_id"] = message.node_id
+        record["seconds"] = message.seconds
     else:
         return None
     return record

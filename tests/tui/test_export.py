@@ -26,6 +26,7 @@ from grafo_tui.export import (
 from grafo_tui.headless import run_headless
 from grafo_tui.loader import LoadSpec
 from grafo_tui.runner import PipelineEnded, PipelineRunner
+from grafo_tui.watchdog import LoopBlocked, LoopUnblocked
 
 PIPELINES = pathlib.Path(__file__).parent / "pipelines"
 EXPORT_RUNS = PIPELINES / "export_runs.py"
@@ -202,6 +203,25 @@ def test_events_file_has_runner_messages(tmp_path):
     assert {"to stderr\n"} == {
         line["text"] for line in printed if line["stream"] == "stderr"
     }
+
+
+def test_events_file_has_loop_blocks(tmp_path):
+    events_path = tmp_path / "events.jsonl"
+    with RunExporter(events_path=events_path) as exporter:
+        exporter.handle(LoopBlocked("slow", "pipe.py", 12, "crunch", 5.0))
+        exporter.handle(LoopUnblocked("slow", 0.75))
+    lines = [json.loads(line) for line in events_path.read_text().splitlines()]
+    blocked, unblocked = lines
+    assert blocked["type"] == "LoopBlocked"
+    assert blocked["node_id"] == "slow"
+    assert (blocked["file"], blocked["line"], blocked["function"]) == (
+        "pipe.py",
+        12,
+        "crunch",
+    )
+    assert blocked["time"] == 5.0
+    assert unblocked["type"] == "LoopUnblocked"
+    assert unblocked["seconds"] == 0.75
 
 
 def test_events_file_has_notice(tmp_path):
