@@ -449,9 +449,13 @@ class Run:
             }
         self.running += 1
         # Each node runs in its own copy of the run's context, whichever
-        # node's end started it.
+        # node's end started it. The task takes the node's uuid as its name,
+        # which names the node in `asyncio.all_tasks()` and spares asyncio
+        # from making up a "Task-N" name per node.
         task = self.loop.create_task(
-            self._drive(entry, function, arguments), context=self.context.copy()
+            self._drive(entry, function, arguments),
+            name=node.uuid,
+            context=self.context.copy(),
         )
         if task.done():
             return  # an eager task factory ran the node to its end just now

@@ -156,6 +156,16 @@ async def test_where_names_the_function_before_and_during_its_first_step():
     assert [function for _, _, function in found["first"]] == ["first"]
 
 
+async def test_node_task_is_named_after_the_node():
+    names = []
+
+    async def look():
+        names.append(asyncio.current_task().get_name())
+
+    await TreeExecutor(roots=[make("looker", look)]).run()
+    assert names == ["looker"]
+
+
 async def test_transform_reads_new_output_of_bare_parent_connected_from_its_code():
     seen = []
 
