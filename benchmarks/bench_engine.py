@@ -278,10 +278,10 @@ class Case:
         return statistics.median(self.seconds) / self.units
 
 
-# The clock that times a run: the process's CPU time by default. The nodes do
-# no I/O, so a run uses the CPU throughout, and CPU time leaves out the spans
-# when the host runs other jobs, which made single runs swing by 1.5x on the
-# shared machine this was measured on. `--clock wall` times wall time.
+# The clock that times a run, the process's CPU time by default. The nodes do
+# no I/O, so CPU time measures the same work as wall time but leaves out the
+# spans when the host runs other jobs. In wall time single runs swung by up
+# to 1.5x on the shared machine used here. `--clock wall` times wall time.
 clock = time.process_time
 
 

@@ -1,7 +1,7 @@
 """Measure what the least bookkeeping per node costs next to the asyncio floor.
 
 `bench_engine.py` compares grafo_core with a floor that keeps one counter per
-node. This probe asks how close any scheduler that keeps per-node state in
+node. This probe measures how close any scheduler that keeps per-node state in
 Python objects can come to that floor. It times, in one process and
 interleaved like `bench_engine.py`:
 

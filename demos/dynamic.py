@@ -16,7 +16,7 @@ more pages in turn, so the tree grows as the run goes.
 Try:
 - Watch the edges from `choose_shipping` disappear and the crawl tree grow.
 - Press f on `reorder_supplies`: the Log shows its edge from `check_stock`
-  removed, and the Node panel says why it never started.
+  removed, and the Node panel shows why it never started.
 - Press p early, then s repeatedly, to see each new crawl node appear before
   it starts. While paused, press d on a waiting `crawl` node: the pages that
   only it would have discovered are never crawled.

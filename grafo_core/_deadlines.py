@@ -34,8 +34,8 @@ class Deadlines:
         deadline = started + timeout
         queue = self.queues.get(timeout)
         if queue is not None:
-            # No earlier than the queue's first deadline, which the timer
-            # already covers: a queue that empties is dropped in `_fire`.
+            # This deadline is no earlier than the queue's first one, which
+            # the timer covers, because `_fire` drops a queue once it empties.
             queue[0].append(deadline)
             queue[1].append(entry)
             queue[2].append(attempt)

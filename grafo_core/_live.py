@@ -11,7 +11,7 @@ their edge changes here, and the blocking detector's
 
 
 def runs_holding(node: Any) -> tuple[Any, ...]:
-    """Return the runs in progress whose graph holds `node`."""
+    """Return the runs in progress whose graph contains `node`."""
     if not live_runs:
         return ()
     return tuple(run for run in tuple(live_runs) if node in run.entries)

@@ -448,15 +448,17 @@ class Run:
                 "timed": False,
             }
         self.running += 1
-        # Each node runs in its own copy of the run's context, whichever
-        # node's end started it. The task takes the node's uuid as its name,
-        # which names the node in `asyncio.all_tasks()` and spares asyncio
-        # from making up a "Task-N" name per node.
+        # Each node runs in a copy of the run's context, not in the context of
+        # the node whose end started it. Naming the task after the node shows
+        # the node in `asyncio.all_tasks()`, and asyncio then formats no
+        # "Task-N" name.
         task = self.loop.create_task(
             self._drive(entry, function, arguments),
             name=node.uuid,
             context=self.context.copy(),
         )
+        # NOTE: this eager-factory path is tested only on Python 3.12 and
+        # later, so CI, which runs 3.11, skips that test.
         if task.done():
             return  # an eager task factory ran the node to its end just now
         entry.task = task
@@ -500,16 +502,16 @@ class Run:
             task = entry.task
             self.end(entry, error, None)
             if isinstance(error, KeyboardInterrupt | SystemExit):
-                # They still stop the event loop, from a callback. Raised from
-                # the coroutine, they would leave an exception in the task
-                # that no one retrieves, and in tests on Python 3.11 a later
-                # `ast.parse` on the thread then failed with "AST constructor
-                # recursion depth mismatch".
+                # Raised from a callback, they still stop the event loop.
+                # Raised here, they left an exception in the task that no
+                # one retrieved, and on Python 3.11 later `ast.parse` calls on
+                # the thread failed ("AST constructor recursion depth
+                # mismatch").
                 self.loop.call_soon(_raise, error)
             elif (
                 isinstance(error, GeneratorExit) and asyncio.current_task() is not task
             ):
-                raise  # the task is being closed, not run: let it close
+                raise  # the task is being closed, not run, so let it close
         else:
             self.end(entry, None, output)
 
@@ -555,9 +557,9 @@ class Run:
         task = entry.task
         assert task is not None
         entry.cancel_reason = reason
-        # Should the task end before its first step, `_drive` never begins
-        # and the entry records the end. A task that something else cancelled
-        # that way (asyncio.run's shutdown) is done already, and the callback
+        # If the task ends before its first step, `_drive` never begins, so
+        # the entry records the end. A task that something else cancelled
+        # that way (asyncio.run's shutdown) is already done, and the callback
         # runs at once.
         task.add_done_callback(entry)
         if reason is _TIMED_OUT:
@@ -824,11 +826,12 @@ class Run:
         return "the run ended first"
 
     def close(self) -> None:
-        """Stop the deadline timer and leave `live_runs`, after which no node
-        reports edge changes here; tell subscribers which nodes never ran."""
+        """Stop the deadline timer and leave `live_runs`, so nodes no longer
+        report edge changes here. Tell subscribers which nodes never ran."""
         self.deadlines.close()
         live_runs.discard(self)
-        if self.subscribers:  # with none, no one can read the states any more
+        # Without subscribers, nothing reads these states after the run.
+        if self.subscribers:
             for entry in self.entries.values():
                 if entry.state is WAITING:
                     self._skip(entry, self._never_ran_reason(entry.node))

@@ -31,5 +31,5 @@ class InjectedFault(RuntimeError):
 
 
 class NodeTimeoutError(TimeoutError):
-    """A node's run took longer than its `timeout`; `except TimeoutError`
-    catches it too."""
+    """The error of a node's run that took longer than its `timeout`. As a
+    `TimeoutError`, it is caught by `except TimeoutError` too."""

@@ -445,7 +445,7 @@ class TreeExecutor:
         driver = task.get_coro()
         frame = getattr(driver, "cr_frame", None)
         if frame is None or frame.f_code is not _DRIVE_CODE:
-            # A task factory wrapped the scheduler's coroutine: skip the
+            # A task factory wrapped the scheduler's coroutine, so skip the
             # scheduler's own frames.
             frames = await_chain(driver, node._generator)
             return [frame for frame in frames if frame[0] != _run.__file__]

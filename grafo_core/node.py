@@ -182,11 +182,12 @@ class Node(Generic[T]):
 
     AUTO = AUTO
 
-    # Slots keep a node's attributes side by side in memory. The scheduler
-    # reads about a dozen of them per node; from an instance dictionary of
-    # this size, many reads missed the CPU cache (the engine benchmark's DAG
-    # ran 0.1x of the floor slower). `__dict__` stays for `__orig_class__`,
-    # which `Node[T](...)` sets, and for attributes that users add.
+    # Slots keep a node's attributes side by side in memory, because the
+    # scheduler reads about a dozen of them per node. From a 20-entry
+    # instance dictionary many reads missed the CPU cache, which cost about
+    # 0.1x of the floor on the engine benchmark's DAG (measured).
+    # `__dict__` stays for `__orig_class__`, which `Node[T](...)` sets, and
+    # for attributes that users add.
     __slots__ = (*_SLOTS, "__dict__", "__weakref__")
 
     def __init__(

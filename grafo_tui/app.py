@@ -285,13 +285,13 @@ class GrafoApp(DebugCommands, App[None]):
         counts = self.model.counts()
         return bool(counts[NodeState.FAILED] or counts[NodeState.TIMED_OUT])
 
-    def _run_takes_commands(self, what: str) -> bool:
-        """Return whether a run is in progress to `what`; if not, notify why."""
+    def _run_takes_commands(self, action: str) -> bool:
+        """Return whether a run is in progress to `action`. If not, notify why."""
         if self.runner.executor is None or not self.model.is_started:
             self.notify("No run has started yet.", severity="warning")
             return False
         if self.model.is_finished:
-            self.notify(f"Cannot {what}: the run has ended; press r to run it again.")
+            self.notify(f"Cannot {action}: the run has ended; press r to run it again.")
             return False
         return True
 

@@ -326,7 +326,7 @@ def run_headless(
     """
     out = out if out is not None else sys.stdout
     err = err if err is not None else sys.stderr
-    # No screen holds the terminal, so the pipeline may read standard input.
+    # No screen uses the terminal, so the pipeline may read standard input.
     runner = PipelineRunner(spec, reads_input=True)
     if exporter is not None and exporter.enabled:
         exporter.attach(runner)

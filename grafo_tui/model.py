@@ -437,8 +437,8 @@ def _on_edge_removed(model: RunModel, event: events.EdgeRemoved) -> LogLine | No
     model.structure_version += 1
     if child is None:
         return None
-    # The graph changed while the run went on: worth a line on the child,
-    # which may now start earlier or never.
+    # An edge removed during the run can make the child start earlier or
+    # never, so the child gets a line in the Log.
     parent_label = parent.label if parent is not None else event.parent_id
     return model._line(event, f"edge from {parent_label} removed", "graph")
 

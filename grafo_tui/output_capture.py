@@ -29,7 +29,8 @@ class OutputRoute:
         self.put = put
         self.partial = {"stdout": "", "stderr": ""}
         self.reads_input = reads_input
-        """Whether the thread may read sys.stdin (no screen holds the terminal)."""
+        """Whether the thread may read sys.stdin, true when no screen uses the
+        terminal."""
 
     def write(self, stream: str, text: str) -> None:
         pending = self.partial[stream] + text

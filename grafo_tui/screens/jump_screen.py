@@ -57,7 +57,7 @@ class JumpScreen(Dialog[str | None]):
 
     def _completion(self, text: str) -> str | None:
         """Return the first id or label that starts with `text`, ignoring
-        case: the one `SuggestFromList` shows."""
+        case, which is the completion that `SuggestFromList` shows."""
         folded = text.casefold()
         for name in [*self.labels, *self.labels.values()]:
             if name.casefold().startswith(folded):

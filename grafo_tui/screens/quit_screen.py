@@ -27,7 +27,7 @@ class QuitScreen(Dialog[bool]):
                 yield Button("Stay", id="stay")
 
     def run_ended(self) -> None:
-        """Reword the question once the run it asks about has ended."""
+        """Change the question to say that the run has ended."""
         self.query_one("#question", Static).update("The run has ended. Quit?")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:

@@ -30,8 +30,8 @@ class StatusLine(Static):
     def show(
         self, model: RunModel, *, ended: bool = False, reloading: bool = False
     ) -> None:
-        """Show the state of `model`; `ended` means the pipeline has no more runs,
-        `reloading` that its file is being read again for a new pass."""
+        """Show the state of `model`. `ended` means the pipeline has no more
+        runs, and `reloading` that its file is being read again for a new pass."""
         text = self.describe(model, ended=ended, reloading=reloading)
         if text != self._shown:
             self._shown = text

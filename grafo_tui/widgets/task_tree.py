@@ -60,7 +60,7 @@ def format_duration(seconds: float | None) -> str:
     return f"{minutes}m{rest:02d}s"
 
 
-# The states that `h` hides: work that is done and went as planned.
+# The states that `h` hides, because that work ended as planned.
 _HIDABLE = frozenset({NodeState.SUCCEEDED, NodeState.SKIPPED})
 
 

@@ -185,7 +185,7 @@ async def test_cancel_running_node_keeps_run_going():
     assert executor.errors == []
 
 
-async def test_cancel_before_first_step_ends_node_and_closes_coroutine():
+async def test_cancel_before_first_step():
     # "first" and "second" start in the same loop turn; "first" runs first
     # and cancels "second" before the task of "second" has taken a step.
     ran = []

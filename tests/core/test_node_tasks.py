@@ -33,7 +33,7 @@ async def raise_outcome():
     raise Outcome("ended from inside a node")
 
 
-async def test_generator_exit_from_node_code_fails_the_node():
+async def test_generator_exit_fails_node():
     executor = TreeExecutor(roots=[make("bad", raise_generator_exit)])
     recorder = Recorder(executor)
     async with asyncio.timeout(5):
@@ -42,7 +42,7 @@ async def test_generator_exit_from_node_code_fails_the_node():
     assert isinstance(executor.errors[0], GeneratorExit)
 
 
-async def test_other_base_exception_fails_the_node_quietly(caplog):
+async def test_base_exception_fails_node_quietly(caplog):
     executor = TreeExecutor(roots=[make("bad", raise_outcome)])
     recorder = Recorder(executor)
     with caplog.at_level(logging.ERROR, logger="asyncio"):
@@ -53,7 +53,7 @@ async def test_other_base_exception_fails_the_node_quietly(caplog):
     assert [r for r in caplog.records if r.name == "asyncio"] == []
 
 
-def test_run_left_to_asyncio_run_shutdown_ends_every_started_node():
+def test_shutdown_ends_started_node():
     executor = TreeExecutor(roots=[make("work")])
     recorder = Recorder(executor)
 
@@ -71,7 +71,7 @@ def test_run_left_to_asyncio_run_shutdown_ends_every_started_node():
     assert not [w for w in caught if "never awaited" in str(w.message)]
 
 
-async def test_context_var_set_by_a_node_stays_in_that_node():
+async def test_context_var_stays_in_node():
     seen = {}
 
     async def parent():
@@ -91,7 +91,7 @@ async def test_context_var_set_by_a_node_stays_in_that_node():
     assert seen == {"child": "unset", "other": "unset"}
 
 
-async def test_node_sees_context_of_the_run_caller():
+async def test_node_sees_caller_context():
     seen = []
 
     async def read():
@@ -106,7 +106,7 @@ async def test_node_sees_context_of_the_run_caller():
 
 
 @pytest.mark.skipif(sys.version_info < (3, 12), reason="eager tasks need 3.12")
-async def test_eager_task_factory_waits_for_every_node():
+async def test_eager_factory_waits_for_nodes():
     loop = asyncio.get_running_loop()
     loop.set_task_factory(asyncio.eager_task_factory)  # type: ignore[attr-defined]
     try:
@@ -119,7 +119,7 @@ async def test_eager_task_factory_waits_for_every_node():
     assert sorted(node.uuid for node in outputs) == ["leaf", "root", "slow"]
 
 
-async def test_zero_timeout_lets_a_node_that_never_awaits_finish():
+async def test_zero_timeout_lets_sync_node_finish():
     first = make("first", timeout=0)
     await first.connect(make("second", timeout=0))
     executor = TreeExecutor(roots=[first])
@@ -131,7 +131,7 @@ async def test_zero_timeout_lets_a_node_that_never_awaits_finish():
     }
 
 
-async def test_zero_timeout_stops_a_node_at_its_first_await():
+async def test_zero_timeout_stops_at_first_await():
     sleeper = make("sleeper", asyncio.sleep, kwargs={"delay": 0.05}, timeout=0)
     executor = TreeExecutor(roots=[sleeper])
     recorder = Recorder(executor)
@@ -139,7 +139,7 @@ async def test_zero_timeout_stops_a_node_at_its_first_await():
     assert recorder.final_states()["sleeper"] is NodeState.TIMED_OUT
 
 
-async def test_where_names_the_function_before_and_during_its_first_step():
+async def test_where_before_and_during_first_step():
     found = {}
     executor: TreeExecutor
 
@@ -156,7 +156,7 @@ async def test_where_names_the_function_before_and_during_its_first_step():
     assert [function for _, _, function in found["first"]] == ["first"]
 
 
-async def test_node_task_is_named_after_the_node():
+async def test_node_task_named_after_node():
     names = []
 
     async def look():
@@ -166,7 +166,7 @@ async def test_node_task_is_named_after_the_node():
     assert names == ["looker"]
 
 
-async def test_transform_reads_new_output_of_bare_parent_connected_from_its_code():
+async def test_transform_reads_fresh_parent_output():
     seen = []
 
     async def take(value):
@@ -187,7 +187,7 @@ async def test_transform_reads_new_output_of_bare_parent_connected_from_its_code
     assert seen == ["fresh"]
 
 
-def test_subclass_may_replace_an_attribute_with_a_property():
+def test_subclass_property_replaces_slot():
     class Fixed(Node):
         @property
         def timeout(self):
@@ -198,7 +198,7 @@ def test_subclass_may_replace_an_attribute_with_a_property():
     assert copy.copy(node).timeout == 5.0
 
 
-async def test_nodes_copy_pickle_and_take_weak_references():
+async def test_node_copy_pickle_and_weakref():
     node = Node(noop, uuid="n", kwargs={"x": 1})
     assert copy.copy(node).uuid == "n"
     assert copy.deepcopy(node).kwargs == {"x": 1}

@@ -273,7 +273,7 @@ async def test_quit_asks_while_running():
     assert app.runner.finished
 
 
-async def test_quit_dialog_says_when_the_run_ends_under_it():
+async def test_quit_dialog_notes_run_end():
     app = make_app("app_gated.py")
     async with app.run_test(size=SIZE) as pilot:
         gates = await open_gated(pilot)
@@ -353,7 +353,7 @@ async def test_output_tab_shows_text_after_dropping():
         assert "line 11" in panel.render_line(0).text
 
 
-async def test_rerun_says_so_while_the_file_loads_again():
+async def test_rerun_status_while_reloading():
     app = make_app("app_layered.py")
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: app.model.is_finished, "run finished")
@@ -381,7 +381,7 @@ async def test_rerun_says_so_while_the_file_loads_again():
         )
 
 
-async def test_jump_takes_the_completion_shown():
+async def test_jump_takes_shown_completion():
     app = make_app("app_layered.py")
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: app.model.is_finished, "run finished")

@@ -99,15 +99,15 @@ async def test_chunk_log_filter_by_node():
         assert len(log.visible_lines) == 7
 
 
-async def test_chunk_log_filter_keeps_run_lines_between_runs():
+async def test_chunk_log_filter_keeps_run_lines():
     log = ChunkLog()
     run_line = LogLine(5.0, None, "", "run demo started", "run")
     async with WidgetApp(log).run_test(size=(60, 10)) as pilot:
         log.write_lines([*lines(4), run_line, *lines(4)])
         log.set_filter("n1")
         await pilot.pause()
-        shown = [line.text for line in log.visible_lines]
-        assert shown == ["line 1", "line 3", "run demo started", "line 1", "line 3"]
+        texts = [line.text for line in log.visible_lines]
+        assert texts == ["line 1", "line 3", "run demo started", "line 1", "line 3"]
 
 
 async def test_chunk_log_shows_markup_literally():
@@ -259,7 +259,7 @@ async def test_tree_hides_finished_subtrees():
         )
 
 
-async def test_tree_keeps_failed_nodes_when_hiding_finished():
+async def test_hide_finished_keeps_failures():
     tree = TaskTree()
     model = model_of(("a", "b"), ("a", "c"), ("c", "d"))
     async with WidgetApp(tree).run_test() as pilot:
@@ -346,7 +346,7 @@ def test_removal_description_counts_orphans():
     assert "c" in text
 
 
-def test_removal_description_names_children_that_lose_an_argument():
+def test_removal_names_lost_arguments():
     model = model_of(("a", "b"), ("c", "b"), roots=("a", "c"))
     model.apply(events.EdgeAdded(RUN, "b", 0.0, "a", "stock"))
     text = describe_removal(model, "a")

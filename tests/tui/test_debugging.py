@@ -160,7 +160,7 @@ async def test_blocking_node_flagged_live():
 
 
 @pytest.mark.parametrize("key", ["b", "i", "a", "d", "s"])
-async def test_command_on_a_finished_run_is_refused_up_front(key):
+async def test_command_on_ended_run_rejected(key):
     app = GrafoApp(PipelineRunner(LoadSpec(PIPELINES / "app_layered.py", None)))
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: app.model.is_finished, "run finished")

@@ -68,7 +68,7 @@ def test_short_repr_one_line():
 # --- exit codes and lines -------------------------------------------------------
 
 
-def test_headless_pipeline_reads_piped_input():
+def test_headless_reads_piped_input():
     result = run_cli(
         "--headless", str(PIPELINES / "runner_asks_input.py"), input="Ada\n"
     )

@@ -138,7 +138,7 @@ def test_removed_node_leaves_graph():
     assert model.structure_version > version
 
 
-def test_edge_removed_during_run_logged_on_child():
+def test_edge_removed_logged_on_child():
     model = build(("a", "b"))
     line = model.apply(events.EdgeRemoved(RUN, "b", 101.0, "a"))
     assert line is not None
