@@ -171,6 +171,11 @@ class NodeAdded(NamedTuple):
         forwards: ``(parent_id, parameter)`` for each edge of `parent_ids`
             that writes the parent's output into a parameter (see
             `EdgeAdded.forward`); edges that pass no data are not listed.
+        node_class: The qualified name of the node's class: ``"Node"``, or a
+            subclass's name.
+        declared_type: For a typed node (``Node[int](...)``), the type its
+            values are checked against, as written (``"int"``,
+            ``"str | None"``); "" for an untyped node.
     """
 
     run_id: str
@@ -186,6 +191,8 @@ class NodeAdded(NamedTuple):
     source: str
     parent_ids: tuple[str, ...] = ()
     forwards: tuple[tuple[str, str], ...] = ()
+    node_class: str = "Node"
+    declared_type: str = ""
 
     def forward_from(self, parent_id: str) -> str | None:
         """Return the parameter the edge from `parent_id` forwards into."""

@@ -381,6 +381,8 @@ def _on_node_added(model: RunModel, event: events.NodeAdded) -> None:
     node.is_root = event.is_root
     node.timeout = event.timeout
     node.source = event.source
+    node.node_class = escape_control(event.node_class)
+    node.declared_type = escape_control(event.declared_type)
     node.state = NodeState.WAITING
     if event.is_root and event.node_id not in model.root_ids:
         model.root_ids.append(event.node_id)

@@ -44,6 +44,9 @@ class NodeView:
     is_root: bool = False
     timeout: float | None = None
     source: str = ""
+    node_class: str = "Node"
+    declared_type: str = ""
+    """The type a typed node's values must have, or "" for an untyped node."""
     colour: int = 0
     state: NodeState = NodeState.WAITING
     parents: dict[str, str | None] = field(default_factory=dict)

@@ -73,6 +73,15 @@ class NodeDetails(VerticalScroll):
         _field(text, "function", node.name + (" (async generator)" * node.is_generator))
         if node.source:
             _field(text, "defined at", node.source)
+        if node.declared_type:
+            _field(
+                text,
+                "class",
+                f"{node.node_class}[{node.declared_type}]: values must be"
+                f" {node.declared_type}",
+            )
+        elif node.node_class != "Node":
+            _field(text, "class", node.node_class)
 
         _field(text, "why", model.why_not_running(node.node_id))
         if node.error is not None:

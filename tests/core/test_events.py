@@ -303,3 +303,25 @@ async def test_new_node_edge_into_graph_reported():
     assert recorder.index(events.NodeAdded, "newcomer") < recorder.index(
         events.EdgeAdded, "shared"
     )
+
+
+async def test_node_added_names_class_and_declared_type():
+    class Custom(Node):
+        pass
+
+    typed = Node[int](takes_value, uuid="typed", kwargs={"value": 1})
+    optional = Node[int | None](takes_value, uuid="optional", kwargs={"value": 1})
+    custom = Custom(takes_value, uuid="custom", kwargs={"value": 1})
+    executor = TreeExecutor(roots=[typed, optional, custom, make("plain")])
+    recorder = Recorder(executor)
+    await executor.run()
+    described = {
+        event.node_id: (event.node_class, event.declared_type)
+        for event in recorder.of(events.NodeAdded)
+    }
+    assert described == {
+        "typed": ("Node", "int"),
+        "optional": ("Node", "int | None"),
+        "custom": ("Custom", ""),
+        "plain": ("Node", ""),
+    }

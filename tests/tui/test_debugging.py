@@ -379,3 +379,27 @@ async def test_export_key_writes_files(tmp_path):
 
     (svg_file,) = tmp_path.glob("debug_flaky-*.svg")
     assert svg_file.read_text().lstrip().startswith("<svg")
+
+
+# --- node class and declared type -------------------------------------------------
+
+
+async def test_details_name_the_class_and_declared_type():
+    app = make_app(PIPELINES / "typed_nodes.py")
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, "count", "plain")
+        await wait_until(pilot, lambda: app.model.is_finished, "run finished")
+        await select(pilot, "typed")
+        assert field_value(app, "class") == "Node[int]: values must be int"
+        await select(pilot, "custom")
+        assert field_value(app, "class") == "RetryingNode"
+        await select(pilot, "plain")
+        assert field_value(app, "class") is None
+
+
+def field_value(app: GrafoApp, name: str) -> str | None:
+    """Return the value of the Node panel's `name` line, or `None`."""
+    for line in details_text(app).splitlines():
+        if line.split(" ", 1)[0] == name:
+            return line[len(name) :].strip()
+    return None
