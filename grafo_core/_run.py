@@ -424,19 +424,25 @@ class Run:
             # of `Node.execute`, and does the bookkeeping in `end`.
             function = node.coroutine
             arguments = kwargs
-            if self.subscribers:
-                self.emit(
-                    _new(
-                        ev.NodeStarted,
-                        (
-                            self.run_id,
-                            node.uuid,
-                            now,
-                            attempt,
-                            dict(kwargs) if kwargs else _NO_KWARGS,
-                        ),
-                    )
+            subscribers = self.subscribers
+            if subscribers:
+                event = _new(
+                    ev.NodeStarted,
+                    (
+                        self.run_id,
+                        node.uuid,
+                        now,
+                        attempt,
+                        dict(kwargs) if kwargs else _NO_KWARGS,
+                    ),
                 )
+                if len(subscribers) == 1:  # `emit`, inlined
+                    try:
+                        subscribers[0](event)
+                    except Exception:
+                        self._detach(subscribers[0], event)
+                else:
+                    self.emit(event)
         else:
             on_chunk = self._chunk_handler(node) if node._is_generator else None
             on_call = self._start_announcer(node, attempt) if self.subscribers else None
@@ -607,14 +613,20 @@ class Run:
         entry.state = SUCCEEDED
         if not node._is_generator:
             self.sink(node)
-        if self.subscribers:
+        subscribers = self.subscribers
+        if subscribers:
             chunks = len(output) if node._is_generator else 0
-            self.emit(
-                _new(
-                    ev.NodeSucceeded,
-                    (self.run_id, node.uuid, now, now - entry.started, output, chunks),
-                )
+            event = _new(
+                ev.NodeSucceeded,
+                (self.run_id, node.uuid, now, now - entry.started, output, chunks),
             )
+            if len(subscribers) == 1:  # `emit`, inlined
+                try:
+                    subscribers[0](event)
+                except Exception:
+                    self._detach(subscribers[0], event)
+            else:
+                self.emit(event)
         if self.debug:
             logger.debug("node %r succeeded", node.uuid)
         # Starting a child never runs node code at once, so the children

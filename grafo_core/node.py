@@ -245,7 +245,8 @@ class Node(Generic[T]):
                 [],  # _parents
                 {},  # _forward
                 None,  # _output
-                [],  # _aggregated
+                # Only a generator node aggregates; others skip the list.
+                [] if is_generator else None,  # _aggregated
                 0.0,  # _runtime
                 0,  # _level
                 0,  # _running
