@@ -282,7 +282,8 @@ class GrafoApp(DebugCommands, App[None]):
                 self.exit(return_code=2, message=message)
 
     def _model_has_failures(self) -> bool:
-        counts = self.model.counts()
+        # A failed node removed during the run still counts, as in --headless.
+        counts = self.model.counts() + self.model.removed_failures
         return bool(counts[NodeState.FAILED] or counts[NodeState.TIMED_OUT])
 
     def _run_takes_commands(self, action: str) -> bool:

@@ -20,6 +20,7 @@ from grafo_tui.model_views import (
     format_chunk,
     short_location,
 )
+from grafo_tui.skipped_lines import SkippedLine, skipped_text
 
 __all__ = [
     "NODE_COLOURS",
@@ -34,6 +35,9 @@ __all__ = [
     "format_chunk",
     "short_location",
 ]
+
+
+_FAILURE_STATES = frozenset({NodeState.FAILED, NodeState.TIMED_OUT})
 
 
 class RunModel:
@@ -68,8 +72,20 @@ class RunModel:
         """The event loop block going on now, or `None`."""
         self.block_count = 0
         self.longest_block = 0.0
+        self.error_counts: Counter[str] = Counter()
+        """Node id -> `NodeFailed` and `NodeTimedOut` events of that node."""
+        self.removed_failures: Counter[NodeState] = Counter()
+        """Nodes removed while failed or timed out, per state. Their errors
+        still count in the run's `RunFinished.error_count`."""
+        self.removed_errors: Counter[str] = Counter()
+        """Node id -> errors of that node, for nodes removed after an error."""
         self._running: set[str] = set()
         self._added = 0
+        # The node whose failure the next `NodeSkipped` events may follow
+        # from, with its descendants and the reason they were skipped for.
+        self._skip_cause: str | None = None
+        self._cause_descendants: set[str] | None = None
+        self._cause_reason: str | None = None
 
     def __repr__(self) -> str:
         return (
@@ -122,6 +138,8 @@ class RunModel:
         handler = _HANDLERS.get(type(event))
         if handler is None:
             return None
+        if type(event) is not events.NodeSkipped:
+            self._skip_cause = None
         return handler(self, event)
 
     def loop_blocked(
@@ -259,6 +277,42 @@ class RunModel:
         node = self.nodes.get(node_id)
         return node.completions if node else 0
 
+    def _failure_caused(self, node_id: str, reason: str) -> str | None:
+        """Return the failed node whose descendants the engine is skipping
+        when `node_id` is skipped as one of them, or `None` otherwise.
+
+        The engine skips a failed node's waiting descendants right after its
+        `NodeFailed` or `NodeTimedOut`, all with one reason. The first skip
+        that is not one of them ends that burst.
+        """
+        cause = self._skip_cause
+        if cause is None:
+            return None
+        if self._cause_descendants is None:
+            self._cause_descendants = self._descendants(cause)
+        same_reason = self._cause_reason is None or self._cause_reason == reason
+        if same_reason and node_id in self._cause_descendants:
+            self._cause_reason = reason
+            return cause
+        self._skip_cause = None
+        return None
+
+    def _descendants(self, node_id: str) -> set[str]:
+        found: set[str] = set()
+        pending = self._children(node_id)
+        while pending:
+            child_id = pending.pop()
+            if child_id not in found:
+                found.add(child_id)
+                pending.extend(self._children(child_id))
+        return found
+
+    def _count_error(self, node_id: str) -> None:
+        self.error_counts[node_id] += 1
+        self._skip_cause = node_id
+        self._cause_descendants = None
+        self._cause_reason = None
+
     def _children(self, node_id: str) -> list[str]:
         node = self.nodes.get(node_id)
         return list(node.children) if node else []
@@ -334,11 +388,23 @@ def _on_run_finished(model: RunModel, event: events.RunFinished) -> LogLine:
     model._running.clear()
     model.running_history.append((event.time, 0))
     outcome = "was stopped" if event.cancelled else "finished"
-    errors = ""
-    if event.error_count:
-        plural = "s" if event.error_count > 1 else ""
-        errors = f", {event.error_count} error{plural}"
+    errors = _errors_text(event.error_count, model.removed_errors)
     return model._line(event, f"{_run_title(model)} {outcome}{errors}", "run")
+
+
+def _errors_text(count: int, removed_errors: Counter[str]) -> str:
+    """Return ", N errors" for the end of a run, with how many of them came
+    from nodes that were removed since (the status line counts those too)."""
+    if not count:
+        return ""
+    text = f", {count} error" if count == 1 else f", {count} errors"
+    removed = min(removed_errors.total(), count)
+    if not removed:
+        return text
+    source = "a removed node" if len(removed_errors) == 1 else "removed nodes"
+    if removed == count:
+        return f"{text}, from {source}"
+    return f"{text}, {removed} from {source}"
 
 
 def _on_paused(model: RunModel, event: events.Event) -> None:
@@ -348,7 +414,9 @@ def _on_paused(model: RunModel, event: events.Event) -> None:
 
 def _on_held(model: RunModel, event: events.RunHeld) -> LogLine:
     model.held = event.reason
-    return model._line(event, f"run {event.run_id} held: {event.reason}", "run")
+    return model._line(
+        event, f"{_run_title(model)} held: {escape_control(event.reason)}", "run"
+    )
 
 
 def _on_reset(model: RunModel, event: events.NodeReset) -> None:
@@ -390,11 +458,14 @@ def _on_node_added(model: RunModel, event: events.NodeAdded) -> None:
         _add_edge(model, parent_id, node, event.forward_from(parent_id))
 
 
-def _on_node_removed(model: RunModel, event: events.NodeRemoved) -> None:
+def _on_node_removed(model: RunModel, event: events.NodeRemoved) -> LogLine | None:
     assert event.node_id is not None
-    node = model.nodes.pop(event.node_id, None)
+    node = model.nodes.get(event.node_id)
     if node is None:
-        return
+        return None
+    # The line is made while the node is still known, for its label.
+    line = _removal_line(model, event, node)
+    del model.nodes[event.node_id]
     model._set_running(event.time, discard=event.node_id)
     for parent_id in node.parents:
         parent = model.nodes.get(parent_id)
@@ -407,6 +478,26 @@ def _on_node_removed(model: RunModel, event: events.NodeRemoved) -> None:
     if event.node_id in model.root_ids:
         model.root_ids.remove(event.node_id)
     model.structure_version += 1
+    return line
+
+
+def _removal_line(
+    model: RunModel, event: events.NodeRemoved, node: NodeView
+) -> LogLine | None:
+    """Record the errors of a removed node and return a Log line saying that
+    they still count, or `None` when the node had none."""
+    errors = model.error_counts.pop(node.node_id, 0)
+    if errors:
+        model.removed_errors[node.node_id] += errors
+    if node.state in _FAILURE_STATES:
+        model.removed_failures[node.state] += 1
+        state = node.state.value.replace("_", " ")
+        text = f"removed while {state}; its error still counts"
+    elif errors:
+        text = "removed; its earlier error still counts"
+    else:
+        return None
+    return model._line(event, text, "graph")
 
 
 def _on_edge_added(model: RunModel, event: events.EdgeAdded) -> None:
@@ -512,6 +603,7 @@ def _on_failed(model: RunModel, event: events.NodeFailed) -> LogLine | None:
     node.error = event.error
     node.error_text = _traceback_text(event.error)
     model.failed_ids.append(node.node_id)
+    model._count_error(node.node_id)
     return model._line(event, f"failed: {error_summary(event.error)}", "error")
 
 
@@ -530,6 +622,7 @@ def _on_timed_out(model: RunModel, event: events.NodeTimedOut) -> LogLine | None
     node.duration = event.duration
     node.end_reason = f"It ran longer than its timeout of {event.timeout:g} s."
     model.failed_ids.append(node.node_id)
+    model._count_error(node.node_id)
     return model._line(event, f"timed out after {event.timeout:g} s", "error")
 
 
@@ -543,11 +636,28 @@ def _on_cancelled(model: RunModel, event: events.NodeCancelled) -> LogLine | Non
     return model._line(event, f"cancelled: {escape_control(event.reason)}", "error")
 
 
-def _on_skipped(model: RunModel, event: events.NodeSkipped) -> None:
+def _on_skipped(model: RunModel, event: events.NodeSkipped) -> SkippedLine | None:
     node = model._node(event)
-    if node is not None:
-        node.finished_at = event.time
-        node.end_reason = escape_control(event.reason) if event.reason else None
+    if node is None:
+        return None
+    node.finished_at = event.time
+    reason = escape_control(event.reason)
+    node.end_reason = reason or None
+    cause_id = model._failure_caused(node.node_id, reason)
+    # The line shows the failed node's label, or the skipped node's own.
+    owner = model.nodes[cause_id] if cause_id is not None else node
+    return SkippedLine(
+        time=model._since_start(event.time),
+        node_id=owner.node_id,
+        label=owner.label,
+        text=skipped_text(reason, cause_id, (node.label,)),
+        kind="skipped",
+        colour=owner.colour,
+        reason=reason,
+        cause_id=cause_id,
+        skipped_ids=(node.node_id,),
+        skipped_labels=(node.label,),
+    )
 
 
 _HANDLERS: dict[type[events.Event], Any] = {

@@ -98,7 +98,8 @@ class LogLine:
         label: The node's label, or "" for run-wide lines.
         text: The text to show; control characters are already escaped.
         kind: "chunk", "result", "error", "warning", "graph" (an edge
-            removed during the run) or "run".
+            removed during the run, or a node removed after an error),
+            "skipped" (see `grafo_tui.skipped_lines`) or "run".
         colour: The node's colour index, below `NODE_COLOURS`.
     """
 

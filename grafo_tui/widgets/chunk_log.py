@@ -10,6 +10,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from grafo_tui.model import NODE_COLOURS, LogLine
+from grafo_tui.skipped_lines import SkippedLine, collapse_skipped
 
 
 class ChunkLog(ScrollView, can_focus=True):
@@ -17,7 +18,8 @@ class ChunkLog(ScrollView, can_focus=True):
 
     Only the last `max_lines` lines are kept; the first line of the view shows
     how many were dropped. The view follows new lines unless the user
-    scrolled up, and can be filtered to one node.
+    scrolled up, and can be filtered to one node. Adjacent `SkippedLine`s of
+    one group are merged into one line, also when they arrive in two batches.
     """
 
     COMPONENT_CLASSES = {
@@ -28,6 +30,7 @@ class ChunkLog(ScrollView, can_focus=True):
         "chunk-log--warning",
         "chunk-log--run",
         "chunk-log--graph",
+        "chunk-log--skipped",
         *(f"chunk-log--node-{index}" for index in range(NODE_COLOURS)),
     }
 
@@ -39,6 +42,7 @@ class ChunkLog(ScrollView, can_focus=True):
     ChunkLog > .chunk-log--error { color: $text-error; }
     ChunkLog > .chunk-log--warning { color: $text-warning; text-style: bold; }
     ChunkLog > .chunk-log--graph { color: $text-muted; text-style: italic; }
+    ChunkLog > .chunk-log--skipped { color: $text-muted; }
     ChunkLog > .chunk-log--run { color: $text-muted; text-style: bold; }
     ChunkLog > .chunk-log--node-0 { color: $text-primary; }
     ChunkLog > .chunk-log--node-1 { color: $text-accent; }
@@ -76,6 +80,11 @@ class ChunkLog(ScrollView, can_focus=True):
         if not new_lines:
             return
         follow = self.is_vertical_scroll_end
+        last = self._lines[-1] if self._lines else None
+        if isinstance(last, SkippedLine) and last.joins(new_lines[0]):
+            # The rest of a burst of skips that the previous batch began.
+            new_lines.insert(0, self._lines.pop())
+        new_lines = collapse_skipped(new_lines)
         self._lines.extend(new_lines)
         overflow = len(self._lines) - self.max_lines
         if overflow > 0:
@@ -95,14 +104,17 @@ class ChunkLog(ScrollView, can_focus=True):
 
     def _filtered(self) -> list[LogLine]:
         """Return the lines the filter lets through. Run-wide lines (a run
-        started, paused or finished) stay, so the runs stay apart."""
+        started, paused or finished) stay, so the runs stay apart, and so do
+        lines of skipped nodes that list the node."""
         node_id = self.filter_id
         if node_id is None:
             return self._lines
         return [
             line
             for line in self._lines
-            if line.node_id == node_id or line.kind == "run"
+            if line.node_id == node_id
+            or line.kind == "run"
+            or (type(line) is SkippedLine and node_id in line.skipped_ids)
         ]
 
     def render_line(self, y: int) -> Strip:
@@ -143,6 +155,8 @@ class ChunkLog(ScrollView, can_focus=True):
         text.append(" ")
         if line.kind == "chunk":
             text.append(line.text)
+        elif type(line) is SkippedLine and self.filter_id is not None:
+            text.append(line.text_naming(self.filter_id), self._style(line.kind))
         else:
             text.append(line.text, self._style(line.kind))
         return text

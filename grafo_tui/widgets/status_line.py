@@ -69,10 +69,16 @@ class StatusLine(Static):
             text.append(f"  loop blocked by {name}", "reverse")
 
         counts = model.counts()
+        # A node removed after it failed leaves the graph, but its error
+        # stays in the run's error count, so the line keeps counting it.
+        counts.update(model.removed_failures)
         for state in NodeState:
             if counts[state]:
                 name = state.value.replace("_", " ")
                 text.append(f"  {STATE_MARKS[state]} {counts[state]} {name}")
+                removed = model.removed_failures[state]
+                if removed:
+                    text.append(f" ({removed} removed)")
         text.append(f"  | running {model.running_count}, peak {model.max_running}")
         if model.max_workers is not None:
             text.append(f", limit {model.max_workers}")

@@ -279,3 +279,15 @@ def test_ready_time_without_queue():
     model.apply(events.NodeStarted(RUN, "b", 100.9, 1, {}))
     assert model.nodes["b"].ready_at == 100.5
     assert model.nodes["b"].started_at == 100.9
+
+
+def test_held_line_uses_the_short_run_title():
+    model = RunModel()
+    long_id = "5deeac13-3345-4a5b-8b3c-76b29f98aae1"
+    model.apply(events.RunStarted(long_id, None, 100.0, "demo run", ("a",), None))
+    reason = "kept open\x1b"
+    line = model.apply(events.RunHeld(long_id, None, 101.0, reason))
+    assert line is not None
+    shown = escape_control(reason)
+    assert shown != reason
+    assert line.text == f"run demo run (5deeac13) held: {shown}"
