@@ -14,12 +14,15 @@ from typing import TYPE_CHECKING, Any
 
 from grafo_core import events as ev
 from grafo_core._announce import announce_nodes
+from grafo_core._callables import has_lambda
 from grafo_core._deadlines import Deadlines
 from grafo_core._live import live_runs
+from grafo_core._run_control import RunControl
+from grafo_core._run_graph import GraphChanges
 from grafo_core.chunk import Chunk
 from grafo_core.errors import NodeTimeoutError
 from grafo_core.events import NodeState
-from grafo_core.node import UNRESOLVED, ForwardRule, Node, has_lambda
+from grafo_core.node import UNRESOLVED, Node
 
 if TYPE_CHECKING:
     from grafo_core.executor import TreeExecutor
@@ -45,7 +48,6 @@ WAITING = NodeState.WAITING
 READY = NodeState.READY
 RUNNING = NodeState.RUNNING
 SUCCEEDED = NodeState.SUCCEEDED
-_UNFINISHED = (NodeState.FAILED, NodeState.TIMED_OUT, NodeState.CANCELLED)
 
 
 class Entry:
@@ -88,7 +90,7 @@ class Entry:
             self.run.end(self, asyncio.CancelledError(), None)
 
 
-class Run:
+class Run(GraphChanges, RunControl):
     """State of one run: which nodes are in the graph, their states and tasks.
 
     Every method runs on the run's event loop. Nodes tell the run about edge
@@ -205,17 +207,6 @@ class Run:
                 self._make_ready(entry)
         self.check_done()
 
-    def check_can_link(self, child: Node[Any]) -> None:
-        """Raise if `child` would bring a second node with a taken uuid."""
-        if self.done.done():
-            return
-        existing = self.nodes.get(child.uuid)
-        if existing is not None and existing is not child:
-            raise ValueError(
-                f"a different node with uuid {child.uuid!r} is already in run "
-                f"{self.run_id!r}; give the new node another uuid"
-            )
-
     def _add_subgraph(self, starts: Iterable[Node[Any]]) -> None:
         """Add every node reachable from `starts` that is not in the graph yet."""
         entries = self.entries
@@ -242,104 +233,6 @@ class Run:
                     added.append(child)
         if self.subscribers:
             announce_nodes(self, added)
-
-    def on_edge_added(
-        self, parent: Node[Any], child: Node[Any], forward: str | None
-    ) -> None:
-        """Take a new edge into the graph; start the child if it can start."""
-        if self.done.done():
-            return
-        entry = self.entries.get(child)
-        if entry is None:
-            self._add_subgraph([child])
-            entry = self.entries[child]
-        elif self.subscribers:
-            self.emit(
-                ev.EdgeAdded(
-                    self.run_id, child.uuid, _monotonic(), parent.uuid, forward
-                )
-            )
-        rule = parent._forward.get(child) if forward is not None else None
-        if rule is not None and self._completed(parent):
-            self._deliver(parent, entry, rule)
-        if entry.state is WAITING and self._parents_completed(child):
-            self._make_ready(entry)
-            self.check_done()
-        elif entry.state is READY and child not in self.roots:
-            if not self._parents_completed(child):
-                self._unready(entry, f"new parent {parent.label!r} has not completed")
-
-    def on_edge_removed(self, parent: Node[Any], child: Node[Any]) -> None:
-        """Drop an edge; a child whose other parents all completed starts."""
-        if self.done.done():
-            return
-        entry = self.entries.get(child)
-        if entry is None:
-            return
-        if self.subscribers:
-            self.emit(
-                ev.EdgeRemoved(self.run_id, child.uuid, _monotonic(), parent.uuid)
-            )
-        if entry.state is WAITING and child._parents and self._parents_completed(child):
-            self._make_ready(entry)
-            self.check_done()
-        elif entry.state is READY and not child._parents and child not in self.roots:
-            self._unready(entry, "no parent left")
-
-    def _unready(self, entry: Entry, reason: str) -> None:
-        """Send a queued node back to waiting: its parents changed."""
-        if entry in self.ready:
-            self.ready.remove(entry)
-        self._reset(entry, reason)
-
-    def _completed(self, node: Node[Any]) -> bool:
-        entry = self.entries.get(node)
-        return entry is not None and entry.state is SUCCEEDED
-
-    def _deliver(self, parent: Node[Any], entry: Entry, rule: ForwardRule) -> None:
-        """Forward the output of a parent that completed before the edge to
-        `entry`'s node existed, as its completion would have."""
-        value = parent._last_result()
-        if rule.transform is None:
-            entry.node.kwargs[rule.name] = value
-            return
-        # The transform is async: the child waits for it, and so does the end
-        # of the run.
-        self.delivering.add(entry)
-        self.holds += 1
-        task = self.loop.create_task(parent._forward_to(entry.node, rule, value))
-
-        def delivered(task: asyncio.Task[None]) -> None:
-            self.delivering.discard(entry)
-            self.holds -= 1
-            if entry.in_graph:
-                error = None if task.cancelled() else task.exception()
-                if error is not None:  # the child cannot run without its value
-                    entry.started = _monotonic()
-                    self._failed(entry, error, timed_out=False)
-                elif entry.state is WAITING and self._parents_completed(entry.node):
-                    self._make_ready(entry)
-            self.check_done()
-
-        task.add_done_callback(delivered)
-
-    def _parents_completed(self, node: Node[Any]) -> bool:
-        # A parent that is running again (in a cycle) has not completed its
-        # current run, so a child connected meanwhile waits for that run.
-        return all(self._completed(parent) for parent in node._parents)
-
-    def forget(self, node: Node[Any]) -> None:
-        """Remove a node with no edges left from the graph."""
-        del self.nodes[node.uuid]
-        entry = self.entries.pop(node)
-        entry.in_graph = False
-        if entry in self.ready:
-            self.ready.remove(entry)
-        self.rerun.discard(entry)
-        if node in self.roots:
-            self.roots.remove(node)
-        if self.subscribers:
-            self.emit(ev.NodeRemoved(self.run_id, node.uuid, _monotonic()))
 
     # -- scheduling ----------------------------------------------------------
 
@@ -713,140 +606,6 @@ class Run:
                     self.ready.remove(entry)
                 self._skip(entry, reason)
             stack.extend(child._children)
-
-    def stop(self, reason: str) -> None:
-        """Start no more nodes; queued ones are skipped with `reason`, and so
-        are waiting ones once the run ends."""
-        if not self.stopping:  # the first cause is the one worth reporting
-            self.stop_reason = reason
-        self.stopping = True
-        self.stopped_by_failure = False
-        while self.ready:
-            self._skip(self.ready.popleft(), reason)
-
-    # -- caller control ------------------------------------------------------
-
-    def cancel(self, node: Node[Any], reason: str) -> bool:
-        """Cancel a ready or running node; return whether anything changed."""
-        entry = self.entries.get(node)
-        if entry is None:
-            return False
-        if entry.state is RUNNING:
-            if entry.task is None:
-                return False
-            self.cancel_task(entry, reason)
-            return True
-        if entry.state is READY:
-            self.ready.remove(entry)
-            self._cancelled(entry, reason, ran=False)
-            self.check_done()
-            return True
-        return False
-
-    def cancel_all(self, reason: str) -> list[asyncio.Task[Any]]:
-        """Stop the run and cancel every running node; return their tasks."""
-        self.released = True
-        self.stop(reason)
-        current = asyncio.current_task()
-        tasks = []
-        for entry in list(self.entries.values()):
-            task = entry.task
-            if task is not None and task is not current:
-                self.cancel(entry.node, reason)
-                tasks.append(task)
-        return tasks
-
-    def check_done(self) -> None:
-        """End the run when nothing runs and nothing queued can start."""
-        if self.running or self.holds or self.done.done():
-            return
-        if self.ready and self.paused and not self.stopping:
-            return
-        if self.executor._hold_on_error and not self.released:
-            failed = self._failed_nodes()
-            if failed:
-                if not self.held:
-                    self.held = True
-                    names = ", ".join(repr(node.label) for node in failed[:3])
-                    if self.subscribers:
-                        self.emit(
-                            ev.RunHeld(
-                                self.run_id,
-                                None,
-                                _monotonic(),
-                                f"kept open to retry {names}",
-                            )
-                        )
-                return
-        self.done.set_result(None)
-
-    def _failed_nodes(self) -> list[Node[Any]]:
-        return [
-            entry.node for entry in self.entries.values() if entry.state in _UNFINISHED
-        ]
-
-    def release(self) -> None:
-        """Let a held run end."""
-        self.released = True
-        self.check_done()
-
-    def retry(self, node: Node[Any]) -> bool:
-        """Run a failed, timed-out or cancelled node again, with the nodes that
-        its failure skipped; return whether the node was in such a state."""
-        entry = self.entries.get(node)
-        if entry is None or entry.state not in _UNFINISHED:
-            return False
-        if self.stopping and not self.stopped_by_failure:
-            return False
-        self.stopping = False
-        self.stopped_by_failure = False
-        self.held = False
-        reason = f"retry of {node.label!r}"
-        self._reset(entry, reason)
-        entries = list(self.entries.values())
-        for other in entries:
-            if other.state is NodeState.SKIPPED:
-                self._reset(other, reason)
-        for other in entries:
-            if other.state is WAITING and (
-                other.node in self.roots
-                or (other.node._parents and self._parents_completed(other.node))
-            ):
-                self._make_ready(other)
-        self.check_done()
-        return True
-
-    def _reset(self, entry: Entry, reason: str) -> None:
-        entry.state = WAITING
-        entry.passed_breakpoint = False
-        if self.subscribers:
-            self.emit(ev.NodeReset(self.run_id, entry.node.uuid, _monotonic(), reason))
-
-    def _never_ran_reason(self, node: Node[Any]) -> str:
-        if self.stopping:
-            return self.stop_reason
-        if not node._parents:
-            return "it has no parent left"
-        entries = self.entries
-        for parent in node._parents:
-            entry = entries.get(parent)
-            if entry is None:
-                return f"parent {parent.label!r} did not complete (not in this run)"
-            if entry.state is not SUCCEEDED:
-                shown = entry.state.value.replace("_", " ")
-                return f"parent {parent.label!r} did not complete ({shown})"
-        return "the run ended first"
-
-    def close(self) -> None:
-        """Stop the deadline timer and leave `live_runs`, so nodes no longer
-        report edge changes here. Tell subscribers which nodes never ran."""
-        self.deadlines.close()
-        live_runs.discard(self)
-        # Without subscribers, nothing reads these states after the run.
-        if self.subscribers:
-            for entry in self.entries.values():
-                if entry.state is WAITING:
-                    self._skip(entry, self._never_ran_reason(entry.node))
 
 
 def _not_started(task: asyncio.Task[Any]) -> bool:

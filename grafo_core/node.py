@@ -6,21 +6,24 @@ import asyncio
 import inspect
 import logging
 import time
-import types
-import typing
 import uuid as uuid_module
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from grafo_core._callables import _call_hook, _describe, _resolve_lambdas
+from grafo_core._forwarding import (
+    AUTO,
+    ForwardRule,
+    _Auto,
+    _forward_rule,
+    _forward_target,
+)
 from grafo_core._live import runs_holding
+from grafo_core._type_check import _mismatch, _type_checker
 from grafo_core.chunk import Chunk
 from grafo_core.errors import (
-    AutoForwardError,
-    ForwardingOverrideError,
-    ForwardingParameterError,
     InjectedFault,
-    MismatchChunkType,
     NodeTimeoutError,
     NotAsyncCallableError,
     SafeExecutionError,
@@ -31,16 +34,6 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 Hook = tuple[Callable[..., Any], dict[str, Any] | None]
-
-
-class _Auto:
-    """Type of the `Node.AUTO` sentinel."""
-
-    def __repr__(self) -> str:
-        return "Node.AUTO"
-
-
-AUTO = _Auto()
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,80 +47,6 @@ class Metadata:
 
     runtime: float
     level: int
-
-
-@dataclass(slots=True)
-class ForwardRule:
-    """Forwarding rule of one edge: the child's parameter and an optional transform."""
-
-    name: str
-    transform: Callable[..., Any] | None = None
-    transform_kwargs: dict[str, Any] | None = None
-    positional: bool = True
-
-
-def _is_lambda(value: object) -> bool:
-    return isinstance(value, types.LambdaType) and value.__name__ == "<lambda>"
-
-
-def has_lambda(values: dict[str, Any]) -> bool:
-    """Return whether any value is a lambda, to be called before each run."""
-    for value in values.values():
-        if _is_lambda(value):
-            return True
-    return False
-
-
-def _resolve_lambdas(values: dict[str, Any], owner: str, uuid: str) -> dict[str, Any]:
-    """Return `values` with every lambda replaced by the result of calling it.
-
-    `owner` and `uuid` name the source of the values in the note on an error.
-    """
-    if not has_lambda(values):
-        return values
-    resolved = {}
-    for key, value in values.items():
-        if _is_lambda(value):
-            try:
-                value = value()
-            except Exception as exc:
-                exc.add_note(
-                    f"raised by the lambda for {key!r} in {owner} of node {uuid!r}"
-                )
-                raise
-        resolved[key] = value
-    return resolved
-
-
-def _describe(function: object) -> str:
-    name = getattr(function, "__qualname__", None) or repr(function)
-    return f"{name} ({type(function).__name__})"
-
-
-def _type_checker(node: Node[Any]) -> type | tuple[type, ...] | None:
-    """Return what `isinstance` checks a typed node's values against, or `None`."""
-    orig = node.__dict__.get("__orig_class__")
-    if orig is None:
-        return None
-    args = typing.get_args(orig)
-    if not args:
-        return None
-    expected = args[0]
-    if expected is Any or isinstance(expected, TypeVar):
-        return None
-    origin = typing.get_origin(expected)
-    if origin is not None and origin not in (typing.Union, types.UnionType):
-        expected = origin
-    try:
-        isinstance(None, expected)
-    except TypeError:
-        logger.warning(
-            "node %r: type %r does not work with isinstance; values go unchecked",
-            node.uuid,
-            expected,
-        )
-        return None
-    return expected
 
 
 UNRESOLVED = object()
@@ -602,102 +521,3 @@ class Node(Generic[T]):
 
 _SLOT_SETTERS = tuple(vars(Node)[name].__set__ for name in _SLOTS)
 _SLOT_SETTER_OF = dict(zip(_SLOTS, _SLOT_SETTERS, strict=True))
-
-
-def _mismatch(node: Node[Any], expected: Any, value: Any, verb: str) -> Exception:
-    name = getattr(expected, "__name__", repr(expected))
-    return MismatchChunkType(
-        f"node {node.uuid!r} is typed Node[{name}] but {verb} a value of type "
-        f"{type(value).__name__}: {value!r:.80}"
-    )
-
-
-async def _call_hook(node: Node[Any], hook: Any, which: str) -> None:
-    if not (isinstance(hook, tuple) and len(hook) == 2):
-        raise TypeError(
-            f"{which} of node {node.uuid!r} must be a (async_callback, kwargs) "
-            f"tuple, got {hook!r}"
-        )
-    callback, fixed = hook
-    if not inspect.iscoroutinefunction(callback):
-        raise NotAsyncCallableError(
-            f"{which} of node {node.uuid!r} must be an async def function, got "
-            f"{_describe(callback)}"
-        )
-    try:
-        await callback(**_resolve_lambdas(fixed or {}, f"{which}'s kwargs", node.uuid))
-    except Exception as exc:
-        exc.add_note(f"raised by {which} of node {node.uuid!r}")
-        raise
-
-
-def _forward_target(parent: Node[Any], child: Node[Any], forward: object) -> str:
-    """Check a `forward=` value against the child's signature; return the name."""
-    if not (forward is AUTO or isinstance(forward, str)):
-        raise TypeError(
-            f"forward must be None, a parameter name or Node.AUTO, got {forward!r}"
-        )
-    parameters = inspect.signature(child.coroutine).parameters.values()
-    if forward is AUTO:
-        candidates = [
-            p.name
-            for p in parameters
-            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
-            and p.name not in child.kwargs
-        ]
-        if len(candidates) != 1:
-            found = ", ".join(candidates) if candidates else "none"
-            raise AutoForwardError(
-                f"Node.AUTO on edge {parent.uuid!r} -> {child.uuid!r} needs exactly "
-                f"one free parameter in {child.coroutine.__qualname__}, found "
-                f"{len(candidates)} ({found}); pass forward='name' instead"
-            )
-        return candidates[0]
-    if forward in child.kwargs:
-        raise ForwardingOverrideError(
-            f"cannot forward {parent.uuid!r} into {forward!r} of node {child.uuid!r}: "
-            f"kwargs already sets {forward!r}; remove it from kwargs or forward "
-            "into another parameter"
-        )
-    names = {p.name for p in parameters}
-    takes_any = any(p.kind is p.VAR_KEYWORD for p in parameters)
-    if forward not in names and not takes_any:
-        raise ForwardingParameterError(
-            f"cannot forward into {forward!r}: {child.coroutine.__qualname__} of "
-            f"node {child.uuid!r} takes {', '.join(sorted(names)) or 'no parameters'}"
-        )
-    return forward
-
-
-def _forward_rule(
-    parent: Node[Any], child: Node[Any], name: str, transform: object
-) -> ForwardRule:
-    if transform is None:
-        return ForwardRule(name)
-    fixed = None
-    if isinstance(transform, tuple):
-        if len(transform) != 2:
-            raise TypeError(
-                "on_before_forward must be an async callback or a "
-                f"(callback, kwargs) tuple, got {transform!r}"
-            )
-        transform, fixed = transform
-    if not inspect.iscoroutinefunction(transform):
-        raise NotAsyncCallableError(
-            f"on_before_forward on edge {parent.uuid!r} -> {child.uuid!r} must be "
-            f"an async def function, got {_describe(transform)}"
-        )
-    parameters = list(inspect.signature(transform).parameters.values())
-    positional = any(
-        p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)
-        for p in parameters
-    )
-    if not positional and not any(
-        p.name == "forward_data" and p.kind is p.KEYWORD_ONLY for p in parameters
-    ):
-        raise TypeError(
-            f"on_before_forward {transform.__qualname__} on edge {parent.uuid!r} -> "
-            f"{child.uuid!r} must take the value as its first positional parameter "
-            "or as the keyword-only parameter forward_data"
-        )
-    return ForwardRule(name, transform, fixed, positional)

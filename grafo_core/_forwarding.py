@@ -1,0 +1,111 @@
+"""Forwarding rules of edges, which write a parent's output into a child's parameter."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from grafo_core._callables import _describe
+from grafo_core.errors import (
+    AutoForwardError,
+    ForwardingOverrideError,
+    ForwardingParameterError,
+    NotAsyncCallableError,
+)
+
+if TYPE_CHECKING:
+    from grafo_core.node import Node
+
+
+class _Auto:
+    """Type of the `Node.AUTO` sentinel."""
+
+    def __repr__(self) -> str:
+        return "Node.AUTO"
+
+
+AUTO = _Auto()
+
+
+@dataclass(slots=True)
+class ForwardRule:
+    """Forwarding rule of one edge: the child's parameter and an optional transform."""
+
+    name: str
+    transform: Callable[..., Any] | None = None
+    transform_kwargs: dict[str, Any] | None = None
+    positional: bool = True
+
+
+def _forward_target(parent: Node[Any], child: Node[Any], forward: object) -> str:
+    """Check a `forward=` value against the child's signature; return the name."""
+    if not (forward is AUTO or isinstance(forward, str)):
+        raise TypeError(
+            f"forward must be None, a parameter name or Node.AUTO, got {forward!r}"
+        )
+    parameters = inspect.signature(child.coroutine).parameters.values()
+    if forward is AUTO:
+        candidates = [
+            p.name
+            for p in parameters
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+            and p.name not in child.kwargs
+        ]
+        if len(candidates) != 1:
+            found = ", ".join(candidates) if candidates else "none"
+            raise AutoForwardError(
+                f"Node.AUTO on edge {parent.uuid!r} -> {child.uuid!r} needs exactly "
+                f"one free parameter in {child.coroutine.__qualname__}, found "
+                f"{len(candidates)} ({found}); pass forward='name' instead"
+            )
+        return candidates[0]
+    if forward in child.kwargs:
+        raise ForwardingOverrideError(
+            f"cannot forward {parent.uuid!r} into {forward!r} of node {child.uuid!r}: "
+            f"kwargs already sets {forward!r}; remove it from kwargs or forward "
+            "into another parameter"
+        )
+    names = {p.name for p in parameters}
+    takes_any = any(p.kind is p.VAR_KEYWORD for p in parameters)
+    if forward not in names and not takes_any:
+        raise ForwardingParameterError(
+            f"cannot forward into {forward!r}: {child.coroutine.__qualname__} of "
+            f"node {child.uuid!r} takes {', '.join(sorted(names)) or 'no parameters'}"
+        )
+    return forward
+
+
+def _forward_rule(
+    parent: Node[Any], child: Node[Any], name: str, transform: object
+) -> ForwardRule:
+    if transform is None:
+        return ForwardRule(name)
+    fixed = None
+    if isinstance(transform, tuple):
+        if len(transform) != 2:
+            raise TypeError(
+                "on_before_forward must be an async callback or a "
+                f"(callback, kwargs) tuple, got {transform!r}"
+            )
+        transform, fixed = transform
+    if not inspect.iscoroutinefunction(transform):
+        raise NotAsyncCallableError(
+            f"on_before_forward on edge {parent.uuid!r} -> {child.uuid!r} must be "
+            f"an async def function, got {_describe(transform)}"
+        )
+    parameters = list(inspect.signature(transform).parameters.values())
+    positional = any(
+        p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)
+        for p in parameters
+    )
+    if not positional and not any(
+        p.name == "forward_data" and p.kind is p.KEYWORD_ONLY for p in parameters
+    ):
+        raise TypeError(
+            f"on_before_forward {transform.__qualname__} on edge {parent.uuid!r} -> "
+            f"{child.uuid!r} must take the value as its first positional parameter "
+            "or as the keyword-only parameter forward_data"
+        )
+    return ForwardRule(name, transform, fixed, positional)
