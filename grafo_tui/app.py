@@ -22,14 +22,9 @@ from grafo_core import Node, events
 from grafo_core.events import NodeState
 from grafo_tui.debug_commands import DEBUG_BINDINGS, WHERE_INTERVAL, DebugCommands
 from grafo_tui.model import LogLine, RunModel
-from grafo_tui.output_capture import route_pipeline_writes
-from grafo_tui.runner import (
-    ExecutorAttached,
-    Notice,
-    OutputWritten,
-    PipelineEnded,
-    PipelineRunner,
-)
+from grafo_tui.output_capture import OutputWritten, route_pipeline_writes
+from grafo_tui.pipeline_messages import ExecutorAttached, Notice, PipelineEnded
+from grafo_tui.runner import PipelineRunner
 from grafo_tui.screens.add_node_screen import AUTO, AddNodeScreen, AddRequest
 from grafo_tui.screens.help_screen import HelpScreen
 from grafo_tui.screens.jump_screen import JumpScreen

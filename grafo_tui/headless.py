@@ -11,13 +11,9 @@ from grafo_core import events
 from grafo_core.events import NodeState
 from grafo_tui.export import RunExporter
 from grafo_tui.loader import LoadError, LoadSpec
-from grafo_tui.runner import (
-    ExecutorAttached,
-    Notice,
-    OutputWritten,
-    PipelineEnded,
-    PipelineRunner,
-)
+from grafo_tui.output_capture import OutputWritten
+from grafo_tui.pipeline_messages import ExecutorAttached, Notice, PipelineEnded
+from grafo_tui.runner import PipelineRunner
 
 EXIT_OK = 0
 EXIT_NODES_FAILED = 1

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import traceback
 from collections import Counter
-from typing import Any
 
 from grafo_core import events
 from grafo_core.events import NodeState
+from grafo_tui.model_handlers import HANDLERS
 from grafo_tui.model_views import (
     NODE_COLOURS,
     RETRYABLE,
@@ -20,7 +19,6 @@ from grafo_tui.model_views import (
     format_chunk,
     short_location,
 )
-from grafo_tui.skipped_lines import SkippedLine, skipped_text
 
 __all__ = [
     "NODE_COLOURS",
@@ -35,9 +33,6 @@ __all__ = [
     "format_chunk",
     "short_location",
 ]
-
-
-_FAILURE_STATES = frozenset({NodeState.FAILED, NodeState.TIMED_OUT})
 
 
 class RunModel:
@@ -135,7 +130,7 @@ class RunModel:
 
     def apply(self, event: events.Event) -> LogLine | None:
         """Fold one event into the model; return the log line it produces, if any."""
-        handler = _HANDLERS.get(type(event))
+        handler = HANDLERS.get(type(event))
         if handler is None:
             return None
         if type(event) is not events.NodeSkipped:
@@ -356,328 +351,3 @@ class RunModel:
             self._running.discard(discard)
         if len(self._running) != before:
             self.running_history.append((time, len(self._running)))
-
-
-def _on_run_started(model: RunModel, event: events.RunStarted) -> LogLine:
-    model.run_id = event.run_id
-    model.description = event.description
-    model.started_at = event.time
-    model.max_workers = event.max_workers
-    model.root_ids = list(event.root_ids)
-    return model._line(event, f"{_run_title(model)} started", "run")
-
-
-def _run_title(model: RunModel) -> str:
-    """Return ``run NAME (ID)``, with the id cut to 8 characters when long."""
-    run_id = model.run_id if len(model.run_id) <= 12 else model.run_id[:8]
-    if model.description:
-        return f"run {escape_control(model.description)} ({run_id})"
-    return f"run {run_id}"
-
-
-def _on_run_finished(model: RunModel, event: events.RunFinished) -> LogLine:
-    model.finished_at = event.time
-    model.error_count = event.error_count
-    model.cancelled = event.cancelled
-    model.held = None
-    model.paused_at = None
-    for node_id in model._running:
-        node = model.nodes.get(node_id)
-        if node is not None and node.spans and node.spans[-1].end is None:
-            node.spans[-1].end = event.time
-    model._running.clear()
-    model.running_history.append((event.time, 0))
-    outcome = "was stopped" if event.cancelled else "finished"
-    errors = _errors_text(event.error_count, model.removed_errors)
-    return model._line(event, f"{_run_title(model)} {outcome}{errors}", "run")
-
-
-def _errors_text(count: int, removed_errors: Counter[str]) -> str:
-    """Return ", N errors" for the end of a run, with how many of them came
-    from nodes that were removed since (the status line counts those too)."""
-    if not count:
-        return ""
-    text = f", {count} error" if count == 1 else f", {count} errors"
-    removed = min(removed_errors.total(), count)
-    if not removed:
-        return text
-    source = "a removed node" if len(removed_errors) == 1 else "removed nodes"
-    if removed == count:
-        return f"{text}, from {source}"
-    return f"{text}, {removed} from {source}"
-
-
-def _on_paused(model: RunModel, event: events.Event) -> None:
-    model.paused = isinstance(event, events.RunPaused)
-    model.paused_at = event.node_id if model.paused else None
-
-
-def _on_held(model: RunModel, event: events.RunHeld) -> LogLine:
-    model.held = event.reason
-    return model._line(
-        event, f"{_run_title(model)} held: {escape_control(event.reason)}", "run"
-    )
-
-
-def _on_reset(model: RunModel, event: events.NodeReset) -> None:
-    node = model._node(event)
-    model.held = None
-    if node is None:
-        return
-    node.finished_at = None
-    node.end_reason = escape_control(event.reason)
-    if node.node_id in model.failed_ids:
-        model.failed_ids.remove(node.node_id)
-
-
-def _on_max_workers(model: RunModel, event: events.MaxWorkersChanged) -> None:
-    model.max_workers = event.max_workers
-
-
-def _on_node_added(model: RunModel, event: events.NodeAdded) -> None:
-    assert event.node_id is not None
-    node = model.nodes.get(event.node_id)
-    if node is None:
-        label = escape_control(event.label)
-        node = NodeView(event.node_id, label, colour=model._added % NODE_COLOURS)
-        model._added += 1
-        model.nodes[event.node_id] = node
-        model.structure_version += 1
-    node.label = escape_control(event.label)
-    node.name = escape_control(event.name)
-    node.is_generator = event.is_generator
-    node.is_root = event.is_root
-    node.timeout = event.timeout
-    node.source = event.source
-    node.node_class = escape_control(event.node_class)
-    node.declared_type = escape_control(event.declared_type)
-    node.state = NodeState.WAITING
-    if event.is_root and event.node_id not in model.root_ids:
-        model.root_ids.append(event.node_id)
-    for parent_id in event.parent_ids:
-        _add_edge(model, parent_id, node, event.forward_from(parent_id))
-
-
-def _on_node_removed(model: RunModel, event: events.NodeRemoved) -> LogLine | None:
-    assert event.node_id is not None
-    node = model.nodes.get(event.node_id)
-    if node is None:
-        return None
-    # The line is made while the node is still known, for its label.
-    line = _removal_line(model, event, node)
-    del model.nodes[event.node_id]
-    model._set_running(event.time, discard=event.node_id)
-    for parent_id in node.parents:
-        parent = model.nodes.get(parent_id)
-        if parent is not None and event.node_id in parent.children:
-            parent.children.remove(event.node_id)
-    for child_id in node.children:
-        child = model.nodes.get(child_id)
-        if child is not None:
-            child.parents.pop(event.node_id, None)
-    if event.node_id in model.root_ids:
-        model.root_ids.remove(event.node_id)
-    model.structure_version += 1
-    return line
-
-
-def _removal_line(
-    model: RunModel, event: events.NodeRemoved, node: NodeView
-) -> LogLine | None:
-    """Record the errors of a removed node and return a Log line saying that
-    they still count, or `None` when the node had none."""
-    errors = model.error_counts.pop(node.node_id, 0)
-    if errors:
-        model.removed_errors[node.node_id] += errors
-    if node.state in _FAILURE_STATES:
-        model.removed_failures[node.state] += 1
-        state = node.state.value.replace("_", " ")
-        text = f"removed while {state}; its error still counts"
-    elif errors:
-        text = "removed; its earlier error still counts"
-    else:
-        return None
-    return model._line(event, text, "graph")
-
-
-def _on_edge_added(model: RunModel, event: events.EdgeAdded) -> None:
-    assert event.node_id is not None
-    child = model.nodes.get(event.node_id)
-    if child is not None:
-        _add_edge(model, event.parent_id, child, event.forward)
-
-
-def _add_edge(
-    model: RunModel, parent_id: str, child: NodeView, forward: str | None
-) -> None:
-    parent = model.nodes.get(parent_id)
-    if parent is None:
-        return
-    child.parents[parent_id] = forward
-    if child.node_id not in parent.children:
-        parent.children.append(child.node_id)
-    model.structure_version += 1
-
-
-def _on_edge_removed(model: RunModel, event: events.EdgeRemoved) -> LogLine | None:
-    assert event.node_id is not None
-    child = model.nodes.get(event.node_id)
-    parent = model.nodes.get(event.parent_id)
-    if child is not None:
-        child.parents.pop(event.parent_id, None)
-    if parent is not None and event.node_id in parent.children:
-        parent.children.remove(event.node_id)
-    model.structure_version += 1
-    if child is None:
-        return None
-    # An edge removed during the run can make the child start earlier or
-    # never, so the child gets a line in the Log.
-    parent_label = parent.label if parent is not None else event.parent_id
-    return model._line(event, f"edge from {parent_label} removed", "graph")
-
-
-def _on_node_queued(model: RunModel, event: events.NodeQueued) -> None:
-    node = model._node(event)
-    if node is not None:
-        node.ready_at = event.time
-
-
-def _on_node_started(model: RunModel, event: events.NodeStarted) -> None:
-    known = model.nodes.get(event.node_id or "")
-    # A node that did not wait in the ready queue was ready as it started.
-    queued = known is not None and known.state is NodeState.READY
-    node = model._node(event)
-    if node is None:
-        return
-    if not queued:
-        node.ready_at = event.time
-    node.runs = event.attempt
-    node.kwargs = tuple(event.kwargs_reprs())
-    node.kwarg_types = {
-        name: type(value).__name__ for name, value in event.kwargs.items()
-    }
-    node.spans.append(RunSpan(event.time))
-    node.fault = None
-    node.awaiting = ()
-    node.started_at = event.time
-    node.finished_at = None
-    node.duration = None
-    node.chunk_count = 0
-    node.error = None
-    node.error_text = None
-    node.end_reason = None
-    model.held = None
-    if model.paused_at == node.node_id:
-        model.paused_at = None
-    model._set_running(event.time, add=node.node_id)
-    model.max_running = max(model.max_running, len(model._running))
-
-
-def _on_chunk(model: RunModel, event: events.ChunkEmitted) -> LogLine | None:
-    node = model.nodes.get(event.node_id or "")
-    if node is not None:
-        node.chunk_count = event.index + 1
-    return model._line(event, format_chunk(event.value), "chunk")
-
-
-def _on_succeeded(model: RunModel, event: events.NodeSucceeded) -> LogLine | None:
-    node = model._node(event)
-    if node is None:
-        return None
-    model._end_run(node, event)
-    node.duration = event.duration
-    node.output_repr = event.output_repr
-    node.output_type = event.output_type
-    node.chunk_count = event.chunk_count
-    node.completions += 1
-    text = f"-> {escape_control(event.output_repr)}"
-    return model._line(event, text, "result")
-
-
-def _on_failed(model: RunModel, event: events.NodeFailed) -> LogLine | None:
-    node = model._node(event)
-    if node is None:
-        return None
-    model._end_run(node, event)
-    node.duration = event.duration
-    node.error = event.error
-    node.error_text = _traceback_text(event.error)
-    model.failed_ids.append(node.node_id)
-    model._count_error(node.node_id)
-    return model._line(event, f"failed: {error_summary(event.error)}", "error")
-
-
-def _traceback_text(error: BaseException) -> str:
-    try:
-        return "".join(traceback.format_exception(error)).rstrip()
-    except Exception:  # format_exception calls str(), which may raise
-        return error_summary(error)
-
-
-def _on_timed_out(model: RunModel, event: events.NodeTimedOut) -> LogLine | None:
-    node = model._node(event)
-    if node is None:
-        return None
-    model._end_run(node, event)
-    node.duration = event.duration
-    node.end_reason = f"It ran longer than its timeout of {event.timeout:g} s."
-    model.failed_ids.append(node.node_id)
-    model._count_error(node.node_id)
-    return model._line(event, f"timed out after {event.timeout:g} s", "error")
-
-
-def _on_cancelled(model: RunModel, event: events.NodeCancelled) -> LogLine | None:
-    node = model._node(event)
-    if node is None:
-        return None
-    model._end_run(node, event)
-    node.duration = event.duration
-    node.end_reason = escape_control(event.reason) if event.reason else None
-    return model._line(event, f"cancelled: {escape_control(event.reason)}", "error")
-
-
-def _on_skipped(model: RunModel, event: events.NodeSkipped) -> SkippedLine | None:
-    node = model._node(event)
-    if node is None:
-        return None
-    node.finished_at = event.time
-    reason = escape_control(event.reason)
-    node.end_reason = reason or None
-    cause_id = model._failure_caused(node.node_id, reason)
-    # The line shows the failed node's label, or the skipped node's own.
-    owner = model.nodes[cause_id] if cause_id is not None else node
-    return SkippedLine(
-        time=model._since_start(event.time),
-        node_id=owner.node_id,
-        label=owner.label,
-        text=skipped_text(reason, cause_id, (node.label,)),
-        kind="skipped",
-        colour=owner.colour,
-        reason=reason,
-        cause_id=cause_id,
-        skipped_ids=(node.node_id,),
-        skipped_labels=(node.label,),
-    )
-
-
-_HANDLERS: dict[type[events.Event], Any] = {
-    events.RunStarted: _on_run_started,
-    events.RunFinished: _on_run_finished,
-    events.RunPaused: _on_paused,
-    events.RunResumed: _on_paused,
-    events.RunHeld: _on_held,
-    events.NodeReset: _on_reset,
-    events.MaxWorkersChanged: _on_max_workers,
-    events.NodeAdded: _on_node_added,
-    events.NodeRemoved: _on_node_removed,
-    events.EdgeAdded: _on_edge_added,
-    events.EdgeRemoved: _on_edge_removed,
-    events.NodeQueued: _on_node_queued,
-    events.NodeStarted: _on_node_started,
-    events.ChunkEmitted: _on_chunk,
-    events.NodeSucceeded: _on_succeeded,
-    events.NodeFailed: _on_failed,
-    events.NodeTimedOut: _on_timed_out,
-    events.NodeCancelled: _on_cancelled,
-    events.NodeSkipped: _on_skipped,
-}

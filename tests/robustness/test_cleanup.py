@@ -13,7 +13,8 @@ import pytest
 from grafo_core import Node, NodeState, TreeExecutor, events
 from grafo_tui.headless import describe_error, run_headless
 from grafo_tui.loader import LoadSpec
-from grafo_tui.runner import Notice, PipelineEnded, PipelineRunner
+from grafo_tui.pipeline_messages import Notice, PipelineEnded
+from grafo_tui.runner import PipelineRunner
 from tests.robustness.helpers import (
     PIPELINES,
     Recorder,

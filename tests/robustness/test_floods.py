@@ -11,9 +11,9 @@ import sys
 import threading
 
 from grafo_core.events import NodeState
-from grafo_tui import runner as runner_module
+from grafo_tui import backpressure
+from grafo_tui.backpressure import ThrottledPut
 from grafo_tui.export import RunExporter
-from grafo_tui.runner import _ThrottledPut
 from grafo_tui.screens.help_screen import HelpScreen
 from tests.robustness.helpers import (
     PIPELINES,
@@ -116,9 +116,9 @@ def test_headless_flood_exports_every_chunk(tmp_path):
 
 
 def test_throttle_waits_for_consumer(monkeypatch):
-    monkeypatch.setattr(runner_module, "MAX_QUEUED_EVENTS", 4000)
+    monkeypatch.setattr(backpressure, "MAX_QUEUED_EVENTS", 4000)
     target: queue.SimpleQueue[int] = queue.SimpleQueue()
-    put = _ThrottledPut(target, lambda: False)
+    put = ThrottledPut(target, lambda: False)
     received: list[int] = []
     sizes: list[int] = []
     done = threading.Event()
@@ -141,14 +141,14 @@ def test_throttle_waits_for_consumer(monkeypatch):
 
     assert received == list(range(40_000))
     assert put.waits > 0
-    assert max(sizes) <= 4000 + runner_module._CHECK_EVERY
+    assert max(sizes) <= 4000 + backpressure._CHECK_EVERY
 
 
 def test_throttle_gives_up_without_consumer(monkeypatch):
-    monkeypatch.setattr(runner_module, "MAX_QUEUED_EVENTS", 2000)
-    monkeypatch.setattr(runner_module, "_STALLED_AFTER", 0.02)
+    monkeypatch.setattr(backpressure, "MAX_QUEUED_EVENTS", 2000)
+    monkeypatch.setattr(backpressure, "_STALLED_AFTER", 0.02)
     target: queue.SimpleQueue[int] = queue.SimpleQueue()
-    put = _ThrottledPut(target, lambda: False)
+    put = ThrottledPut(target, lambda: False)
     for item in range(20_000):
         put(item)
 
@@ -157,9 +157,9 @@ def test_throttle_gives_up_without_consumer(monkeypatch):
 
 
 def test_throttle_stops_waiting_on_stop(monkeypatch):
-    monkeypatch.setattr(runner_module, "MAX_QUEUED_EVENTS", 2000)
+    monkeypatch.setattr(backpressure, "MAX_QUEUED_EVENTS", 2000)
     target: queue.SimpleQueue[int] = queue.SimpleQueue()
-    put = _ThrottledPut(target, lambda: True)
+    put = ThrottledPut(target, lambda: True)
     for item in range(10_000):
         put(item)
 

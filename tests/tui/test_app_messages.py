@@ -8,7 +8,8 @@ from concurrent.futures import Future
 
 from grafo_core import events
 from grafo_tui.app import GrafoApp
-from grafo_tui.runner import ExecutorAttached, Notice, OutputWritten, PipelineEnded
+from grafo_tui.output_capture import OutputWritten
+from grafo_tui.pipeline_messages import ExecutorAttached, Notice, PipelineEnded
 from grafo_tui.widgets.task_tree import TaskTree
 
 

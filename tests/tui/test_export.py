@@ -15,17 +15,14 @@ import grafo_core
 from grafo_core import events
 from grafo_core.events import short_repr
 from grafo_tui.cli import main
-from grafo_tui.export import (
-    EventLogWriter,
-    ExportError,
-    RunExporter,
-    TraceWriter,
-    chunk_repr,
-    event_record,
-)
+from grafo_tui.event_log_writer import EventLogWriter
+from grafo_tui.export import ExportError, RunExporter
+from grafo_tui.export_records import chunk_repr, event_record
 from grafo_tui.headless import run_headless
 from grafo_tui.loader import LoadSpec
-from grafo_tui.runner import PipelineEnded, PipelineRunner
+from grafo_tui.pipeline_messages import PipelineEnded
+from grafo_tui.runner import PipelineRunner
+from grafo_tui.trace_writer import TraceWriter
 from grafo_tui.watchdog import LoopBlocked, LoopUnblocked
 
 PIPELINES = pathlib.Path(__file__).parent / "pipelines"

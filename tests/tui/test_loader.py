@@ -18,7 +18,8 @@ from grafo_tui.loader import (
     parse_target,
     read_pipeline_file,
 )
-from grafo_tui.runner import Notice, PipelineEnded, PipelineRunner
+from grafo_tui.pipeline_messages import Notice, PipelineEnded
+from grafo_tui.runner import PipelineRunner
 
 PIPELINES = pathlib.Path(__file__).parent / "pipelines"
 BUILDERS = PIPELINES / "load_builders.py"

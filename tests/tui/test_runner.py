@@ -11,13 +11,9 @@ import threading
 
 from grafo_core import Node, events
 from grafo_tui.loader import LoadSpec
-from grafo_tui.runner import (
-    ExecutorAttached,
-    Notice,
-    OutputWritten,
-    PipelineEnded,
-    PipelineRunner,
-)
+from grafo_tui.output_capture import OutputWritten
+from grafo_tui.pipeline_messages import ExecutorAttached, Notice, PipelineEnded
+from grafo_tui.runner import PipelineRunner
 
 PIPELINES = pathlib.Path(__file__).parent / "pipelines"
 BUILDERS = PIPELINES / "load_builders.py"

@@ -12,7 +12,8 @@ from grafo_core.events import NodeState
 from grafo_tui.app import GrafoApp
 from grafo_tui.loader import LoadSpec
 from grafo_tui.model import LogLine
-from grafo_tui.runner import ExecutorAttached, PipelineRunner
+from grafo_tui.pipeline_messages import ExecutorAttached
+from grafo_tui.runner import PipelineRunner
 from grafo_tui.widgets.task_tree import STATE_MARKS
 
 from .test_app import select, wait_until

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from grafo_core import events
 from grafo_tui.app import GrafoApp
-from grafo_tui.runner import ExecutorAttached, PipelineEnded
+from grafo_tui.pipeline_messages import ExecutorAttached, PipelineEnded
 
 from .test_app_messages import FakeRunner
 
