@@ -130,6 +130,9 @@ class Run(GraphChanges, RunControl):
         self.stopping = False
         self.stop_reason = ""
         self.stopped_by_failure = False
+        # Nodes that may start while the run is stopped: a retried node and
+        # its descendants, while another node's failure still stops the rest.
+        self.retrying: set[Entry] = set()
         self.cancelled = False
         # Debugging aids shared with the executor, so changes apply at once.
         self.breakpoints: set[str] = executor._breakpoints
@@ -184,8 +187,9 @@ class Run(GraphChanges, RunControl):
 
     # -- graph ---------------------------------------------------------------
 
-    def start(self, roots: list[Node[Any]]) -> None:
-        """Build the graph reachable from `roots`, announce it and start roots."""
+    def start(self, roots: list[Node[Any]], *, paused: bool = False) -> None:
+        """Build the graph reachable from `roots`, announce it and start roots,
+        or with `paused`, queue them."""
         live_runs.add(self)
         self.roots = list(roots)
         if self.subscribers:
@@ -199,6 +203,8 @@ class Run(GraphChanges, RunControl):
                     self.max_workers,
                 )
             )
+        if paused:
+            self.pause("paused by the caller")
         self._add_subgraph(roots)
         entries = self.entries
         for root in roots:
@@ -239,7 +245,9 @@ class Run(GraphChanges, RunControl):
     def _make_ready(self, entry: Entry) -> None:
         """Start a node whose parents all completed, or queue it when the run
         is paused or at its worker limit."""
-        if self.stopping or (self.delivering and entry in self.delivering):
+        if self.stopping and entry not in self.retrying:
+            return
+        if self.delivering and entry in self.delivering:
             return
         if self.paused or (
             self.max_workers is not None and self.running >= self.max_workers
@@ -285,14 +293,14 @@ class Run(GraphChanges, RunControl):
     def fill(self) -> None:
         """Start queued nodes while the run is not paused and under its limit."""
         ready = self.ready
-        while ready and not self.paused and not self.stopping:
+        while ready and not self.paused and (not self.stopping or self.retrying):
             if self.max_workers is not None and self.running >= self.max_workers:
                 break
             self._launch(ready.popleft())
 
     def step(self) -> Node[Any] | None:
         """Start the first queued node, paused or not; return it or `None`."""
-        if not self.ready or self.stopping:
+        if not self.ready or (self.stopping and not self.retrying):
             return None
         entry = self.ready.popleft()
         entry.passed_breakpoint = False
@@ -567,9 +575,10 @@ class Run(GraphChanges, RunControl):
             if self.subscribers:
                 self.emit(ev.NodeFailed(self.run_id, node.uuid, now, duration, error))
         logger.debug("node %r failed: %r", node.uuid, error)
-        self._skip_descendants(node, f"ancestor {node.label!r} failed")
+        ended = "timed out" if timed_out else "failed"
+        self._skip_descendants(node, f"ancestor {node.label!r} {ended}")
         if self.stop_on_error:
-            self.stop(f"the run stopped after {node.label!r} failed")
+            self.stop(f"the run stopped after {node.label!r} {ended}")
             self.stopped_by_failure = True
 
     def _cancelled(self, entry: Entry, reason: str, *, ran: bool = True) -> None:

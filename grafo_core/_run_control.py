@@ -73,7 +73,7 @@ class RunControl:
         """End the run when nothing runs and nothing queued can start."""
         if self.running or self.holds or self.done.done():
             return
-        if self.ready and self.paused and not self.stopping:
+        if self.ready and self.paused and (not self.stopping or self.retrying):
             return
         if self.executor._hold_on_error and not self.released:
             failed = self._failed_nodes()
@@ -105,29 +105,72 @@ class RunControl:
 
     def retry(self, node: Node[Any]) -> bool:
         """Run a failed, timed-out or cancelled node again, with the nodes that
-        its failure skipped; return whether the node was in such a state."""
+        its failure skipped; return whether the node was in such a state.
+
+        While another node's failure or timeout stands, only the retried node
+        and its descendants that do not descend from that other node run
+        again; with `stop_on_error`, the rest of the run stays stopped.
+        """
         entry = self.entries.get(node)
         if entry is None or entry.state not in _UNFINISHED:
             return False
         if self.stopping and not self.stopped_by_failure:
             return False
-        self.stopping = False
-        self.stopped_by_failure = False
         self.held = False
         reason = f"retry of {node.label!r}"
         self._reset(entry, reason)
+        others = [
+            other
+            for other in self.entries.values()
+            if other.state is NodeState.FAILED or other.state is NodeState.TIMED_OUT
+        ]
+        if others:
+            self._retry_within(entry, others, reason)
+        else:
+            self._retry_all(reason)
+        self.check_done()
+        return True
+
+    def _retry_all(self, reason: str) -> None:
+        """No failure is left: resume the run as if none had happened."""
+        self.stopping = False
+        self.stopped_by_failure = False
+        self.retrying.clear()
         entries = list(self.entries.values())
         for other in entries:
             if other.state is NodeState.SKIPPED:
                 self._reset(other, reason)
         for other in entries:
-            if other.state is WAITING and (
-                other.node in self.roots
-                or (other.node._parents and self._parents_completed(other.node))
-            ):
+            if other.state is WAITING and self._can_start(other.node):
                 self._make_ready(other)
-        self.check_done()
-        return True
+
+    def _retry_within(self, entry: Entry, others: list[Entry], reason: str) -> None:
+        """Reset `entry`'s descendants that no node of `others` blocks, and let
+        them start even though the run stays stopped for the rest."""
+        blocked = set()
+        for other in others:
+            blocked.update(_descendants(other.node))
+        scope = [entry]
+        for descendant in _descendants(entry.node):
+            child_entry = self.entries.get(descendant)
+            if child_entry is None or descendant in blocked:
+                continue
+            if child_entry.state is NodeState.SKIPPED:
+                self._reset(child_entry, reason)
+            if child_entry.state is WAITING:
+                scope.append(child_entry)
+        if self.stopping:
+            self.retrying.update(scope)
+            first = others[0]
+            ended = "timed out" if first.state is NodeState.TIMED_OUT else "failed"
+            self.stop_reason = f"the run stopped after {first.node.label!r} {ended}"
+        if self._can_start(entry.node):
+            self._make_ready(entry)
+
+    def _can_start(self, node: Node[Any]) -> bool:
+        return node in self.roots or bool(
+            node._parents and self._parents_completed(node)
+        )
 
     def _reset(self, entry: Entry, reason: str) -> None:
         entry.state = WAITING
@@ -160,3 +203,16 @@ class RunControl:
             for entry in self.entries.values():
                 if entry.state is WAITING:
                     self._skip(entry, self._never_ran_reason(entry.node))
+
+
+def _descendants(node: Node[Any]) -> set[Node[Any]]:
+    """Return every node reachable from `node`, without `node` itself unless
+    a cycle leads back to it."""
+    found: set[Node[Any]] = set()
+    stack = list(node._children)
+    while stack:
+        child = stack.pop()
+        if child not in found:
+            found.add(child)
+            stack.extend(child._children)
+    return found

@@ -64,7 +64,7 @@ class TreeExecutor:
         max_workers: int | None = None,
         stop_on_error: bool = True,
     ) -> None:
-        roots = list(roots) if roots is not None else []
+        roots = _root_list(roots)
         for index, root in enumerate(roots):
             if not isinstance(root, Node):
                 raise TypeError(
@@ -82,6 +82,7 @@ class TreeExecutor:
         self._breakpoints: set[str] = set()
         self._faults: dict[str, tuple[float, str | None]] = {}
         self._hold_on_error = False
+        self._start_paused = False
 
     def __repr__(self) -> str:
         lines = [
@@ -187,8 +188,9 @@ class TreeExecutor:
         )
         run.errors = self._errors
         self._run = run
+        paused, self._start_paused = self._start_paused, False
         try:
-            run.start(self._roots)
+            run.start(self._roots, paused=paused)
             await run.done
         except asyncio.CancelledError:
             run.cancelled = True
@@ -272,8 +274,11 @@ class TreeExecutor:
 
     @property
     def is_paused(self) -> bool:
-        """Whether the current run is paused."""
-        return self._run is not None and self._run.paused
+        """Whether the current run is paused, or, between runs, whether the
+        next run starts paused."""
+        if self._run is None:
+            return self._start_paused
+        return self._run.paused
 
     @property
     def running_count(self) -> int:
@@ -296,7 +301,7 @@ class TreeExecutor:
 
     def state(self, node_id: str) -> NodeState:
         """Return the state of a node of the current run."""
-        run = self._require_run("state")
+        run = self._require_run("read the state of a node")
         return run.state_of(self.node(node_id))
 
     # -- steering ------------------------------------------------------------
@@ -321,12 +326,27 @@ class TreeExecutor:
             run.fill()
 
     def pause(self) -> None:
-        """Start no new node until `resume()`; running nodes go on."""
-        self._require_run("pause").pause("paused by the caller")
+        """Start no new node until `resume()`; running nodes go on.
+
+        Called between runs, it makes the next run start paused: the run
+        sends `RunStarted` and `RunPaused` before any node starts, and its
+        roots wait in the ready queue for `step()` or `resume()`.
+        """
+        run = self._run
+        if run is None:
+            self._start_paused = True
+            return
+        run.pause("paused by the caller")
 
     def resume(self) -> None:
-        """Start queued nodes again after `pause()`."""
-        run = self._require_run("resume")
+        """Start queued nodes again after `pause()`.
+
+        Called between runs, it undoes a `pause()` made since the last run.
+        """
+        run = self._run
+        if run is None:
+            self._start_paused = False
+            return
         if not run.paused:
             return
         run.paused = False
@@ -378,6 +398,7 @@ class TreeExecutor:
         if not isinstance(node_id, str):
             raise TypeError(f"set_breakpoint() needs a node uuid, got {node_id!r}")
         if enabled:
+            self._warn_if_unknown(node_id, "set_breakpoint")
             self._breakpoints.add(node_id)
         else:
             self._breakpoints.discard(node_id)
@@ -393,6 +414,7 @@ class TreeExecutor:
         if error is None and not delay:
             self._faults.pop(node_id, None)
             return
+        self._warn_if_unknown(node_id, "inject_fault")
         self._faults[node_id] = (float(delay), error)
 
     @property
@@ -437,7 +459,7 @@ class TreeExecutor:
         Call it on the run's event loop. Returns an empty list for a node that
         is not running.
         """
-        run = self._require_run("where")
+        run = self._require_run("read where a node waits")
         node = self.node(node_id)
         task = run.task_of(node)
         if task is None:
@@ -518,7 +540,7 @@ class TreeExecutor:
         target = self._resolve(node)
         doomed = [target]
         if cascade:
-            doomed += _orphaned_descendants(target)
+            doomed += _orphaned_descendants(target, self._roots)
         run = self._run
         if run is None:
             self._detach(doomed, None)
@@ -554,6 +576,20 @@ class TreeExecutor:
             if run is not None and item in run.entries:
                 run.forget(item)
 
+    def _warn_if_unknown(self, node_id: str, action: str) -> None:
+        """Warn when no node has uuid `node_id` yet: likely a typo, though a
+        node added later with that uuid still picks the setting up."""
+        try:
+            self.node(node_id)
+        except KeyError:
+            logger.warning(
+                "%s(%r): executor %r has no node with that uuid yet; it applies "
+                "only if one is added later (uuids are case-sensitive)",
+                action,
+                node_id,
+                self._name,
+            )
+
     def _resolve(self, node: Node[Any] | str) -> Node[Any]:
         if isinstance(node, Node):
             if self._run is not None and node not in self._run.entries:
@@ -574,6 +610,25 @@ class TreeExecutor:
         return self._run
 
 
+def _root_list(roots: Any) -> list[Any]:
+    """Return `roots` as a new list; raise TypeError for anything that is not
+    a collection of nodes."""
+    if roots is None:
+        return []
+    if isinstance(roots, Node):
+        raise TypeError(
+            f"roots must be a list of nodes, got the node {roots.uuid!r} alone; "
+            "pass roots=[node]"
+        )
+    try:
+        return list(roots)
+    except TypeError:
+        raise TypeError(
+            f"roots must be a list of nodes, got {type(roots).__name__}: "
+            f"{roots!r}; pass a list such as roots=[node]"
+        ) from None
+
+
 def _check_max_workers(value: int | None) -> int | None:
     if value is None:
         return None
@@ -584,8 +639,10 @@ def _check_max_workers(value: int | None) -> int | None:
     return value
 
 
-def _orphaned_descendants(target: Node[Any]) -> list[Node[Any]]:
-    """Return descendants of `target` whose every parent is removed with it."""
+def _orphaned_descendants(target: Node[Any], roots: list[Node[Any]]) -> list[Node[Any]]:
+    """Return descendants of `target` whose every parent is removed with it.
+    A root is never one of them: it starts without a parent, even when a
+    cycle through `target` leads back to it."""
     removed = {target}
     order: list[Node[Any]] = []
     changed = True
@@ -593,7 +650,7 @@ def _orphaned_descendants(target: Node[Any]) -> list[Node[Any]]:
         changed = False
         frontier = [child for node in removed for child in node._children]
         for child in frontier:
-            if child in removed:
+            if child in removed or child in roots:
                 continue
             if all(parent in removed for parent in child._parents):
                 removed.add(child)

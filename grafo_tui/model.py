@@ -193,6 +193,7 @@ class RunModel:
         """Return the descendants that removing `node_id` leaves without any parent.
 
         These are the nodes that `remove(node_id, cascade=True)` removes with it.
+        A root is never one: it needs no parent to start.
         """
         removed = {node_id}
         pending = list(self._children(node_id))
@@ -200,7 +201,7 @@ class RunModel:
         while pending:
             child_id = pending.pop(0)
             child = self.nodes.get(child_id)
-            if child is None or child_id in removed:
+            if child is None or child_id in removed or child.is_root:
                 continue
             if all(parent_id in removed for parent_id in child.parents):
                 removed.add(child_id)

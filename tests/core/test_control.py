@@ -310,7 +310,68 @@ def test_invalid_max_workers_rejected(bad):
 
 async def test_control_outside_a_run_explains_itself():
     executor = TreeExecutor(roots=[make("root")])
-    with pytest.raises(RuntimeError, match="not running"):
-        executor.pause()
+    with pytest.raises(RuntimeError, match="cannot step: .* is not running"):
+        executor.step()
+    with pytest.raises(RuntimeError, match="cannot read the state of a node"):
+        executor.state("root")
     assert executor.running_count == 0
     assert executor.is_paused is False
+
+
+async def test_pause_before_run_starts_the_run_paused():
+    root = make("root")
+    await root.connect(make("child"))
+    executor = TreeExecutor(roots=[root])
+    executor.pause()
+    assert executor.is_paused is True
+    recorder = Recorder(executor)
+    task = asyncio.create_task(executor.run())
+    await wait_for(lambda: recorder.of(events.NodeQueued, "root"))
+    kinds = [type(event) for event in recorder.events]
+    assert kinds.index(events.RunPaused) == kinds.index(events.RunStarted) + 1
+    assert recorder.started() == []
+    assert executor.step() == "root"
+    await wait_for(lambda: recorder.of(events.NodeQueued, "child"))
+    assert recorder.started() == ["root"]
+    executor.resume()
+    await task
+    assert recorder.started() == ["root", "child"]
+    # The pause was for one run: the next starts at once.
+    assert executor.is_paused is False
+    await executor.run()
+    assert len(recorder.of(events.RunPaused)) == 1
+
+
+async def test_resume_before_run_undoes_pause():
+    executor = TreeExecutor(roots=[make("root")])
+    executor.pause()
+    executor.resume()
+    assert executor.is_paused is False
+    recorder = Recorder(executor)
+    await executor.run()
+    assert recorder.of(events.RunPaused) == []
+    assert recorder.started() == ["root"]
+
+
+async def test_cascade_never_removes_a_root_in_a_cycle():
+    top = make("top")
+    middle = make("middle")
+    other = make("other")
+    await top.connect(middle)
+    await middle.connect(top)
+    executor = TreeExecutor(roots=[top, other])
+    removed = await executor.remove("middle", cascade=True)
+    assert removed == ["middle"]
+    assert [root.uuid for root in executor.roots] == ["top", "other"]
+
+
+def test_a_single_node_as_roots_is_explained():
+    with pytest.raises(
+        TypeError, match=r"got the node 'lone' alone; pass roots=\[node\]"
+    ):
+        TreeExecutor(roots=make("lone"))
+
+
+def test_roots_that_are_not_a_list_are_named():
+    with pytest.raises(TypeError, match="got int: 5; pass a list"):
+        TreeExecutor(roots=5)

@@ -206,3 +206,93 @@ async def test_breakpoint_pauses_again_after_a_cancel_at_it():
     executor.release()
     await task
     assert recorder.started() == ["guarded"]
+
+
+async def test_retry_leaves_alone_what_another_failure_skipped():
+    broken = [True]
+
+    async def flaky():
+        if broken[0]:
+            raise ConnectionError("service down")
+        return "fixed"
+
+    async def too_slow():
+        await asyncio.sleep(1)
+
+    first = make("first", flaky)
+    slow = make("slow", too_slow, timeout=0.02)
+    healthy = make("healthy")
+    for parent in (first, slow, healthy):
+        await parent.connect(make(f"{parent.uuid}.kid"))
+    executor = TreeExecutor(roots=[first, slow, healthy])
+    executor.hold_on_error = True
+    recorder = Recorder(executor)
+    task = asyncio.create_task(executor.run())
+    await wait_for(lambda: recorder.of(events.RunHeld))
+    assert executor.state("slow") is NodeState.TIMED_OUT
+    broken[0] = False
+    assert executor.retry("first") is True
+    await wait_for(lambda: recorder.of(events.NodeSucceeded, "first.kid"))
+    assert executor.state("slow.kid") is NodeState.SKIPPED
+    reset = {event.node_id for event in recorder.of(events.NodeReset)}
+    assert reset == {"first", "first.kid"}
+    # The timeout still stops the run: a node outside the retry stays put.
+    assert "healthy.kid" not in recorder.started()
+    executor.release()
+    await task
+    states = recorder.final_states()
+    assert states["healthy.kid"] is NodeState.SKIPPED
+    reason = recorder.of(events.NodeSkipped, "healthy.kid")[-1].reason
+    assert reason == "the run stopped after 'slow' timed out"
+
+
+async def test_retry_of_the_last_failure_resumes_the_whole_run():
+    broken = [True]
+
+    async def flaky():
+        if broken[0]:
+            raise ConnectionError("service down")
+        return "fixed"
+
+    first = make("first", flaky)
+    healthy = make("healthy")
+    await first.connect(make("first.kid"))
+    await healthy.connect(make("healthy.kid"))
+    executor = TreeExecutor(roots=[first, healthy])
+    executor.hold_on_error = True
+    recorder = Recorder(executor)
+    task = asyncio.create_task(executor.run())
+    await wait_for(lambda: recorder.of(events.RunHeld))
+    broken[0] = False
+    assert executor.retry("first") is True
+    await task
+    states = recorder.final_states()
+    assert states["first.kid"] is NodeState.SUCCEEDED
+    assert states["healthy.kid"] is NodeState.SUCCEEDED
+
+
+async def test_timed_out_ancestor_is_named_as_timed_out():
+    async def too_slow():
+        await asyncio.sleep(1)
+
+    slow = make("slow", too_slow, timeout=0.02)
+    await slow.connect(make("kid"))
+    executor = TreeExecutor(roots=[slow])
+    recorder = Recorder(executor)
+    await executor.run()
+    assert recorder.of(events.NodeSkipped, "kid")[0].reason == (
+        "ancestor 'slow' timed out"
+    )
+
+
+async def test_breakpoint_on_an_unknown_id_warns(caplog):
+    executor = TreeExecutor(roots=[make("real")])
+    with caplog.at_level("WARNING", logger="grafo_core"):
+        executor.set_breakpoint("rael")
+        executor.inject_fault("rael", error="boom")
+        executor.set_breakpoint("real")
+    warnings = [record.getMessage() for record in caplog.records]
+    assert len(warnings) == 2
+    assert warnings[0].startswith("set_breakpoint('rael'): executor")
+    assert warnings[1].startswith("inject_fault('rael'): executor")
+    assert "rael" in executor.breakpoints

@@ -169,6 +169,11 @@ def test_orphans_of_removal_end_on_cycles():
     assert model.orphaned_by_removal("b") == ["c"]
 
 
+def test_orphans_of_removal_never_include_a_root():
+    model = build(("a", "b"), ("b", "a"))
+    assert model.orphaned_by_removal("b") == []
+
+
 def test_why_waiting_names_parents():
     model = build(("a", "c"), ("b", "c"), roots=("a", "b"))
     succeed(model, "a")
