@@ -17,9 +17,9 @@ Try:
 - Watch the edges from `choose_shipping` disappear and the crawl tree grow.
 - Press f on `reorder_supplies`: the Log shows its edge from `check_stock`
   removed, and the Node panel shows why it never started.
-- Press p early, then s repeatedly, to see each new crawl node appear before
-  it starts. While paused, press d on a waiting `crawl` node: the pages that
-  only it would have discovered are never crawled.
+- Press R (re-run paused), then s repeatedly, to see each new crawl node
+  appear before it starts. While paused, press d on a waiting `crawl` node:
+  the pages that only it would have discovered are never crawled.
 """
 
 import asyncio

@@ -10,7 +10,9 @@ app, and `grafo-tui demos/quickstart.py` shows every executor it runs.
 
 Try:
 - Watch each node go waiting -> ready -> running -> succeeded.
-- Press p as soon as it starts, then s to start one ready node at a time.
+- Start it paused with `grafo-tui --paused demos/quickstart.py`, or press R
+  once it has ended to run it again paused. No node starts until you press s,
+  which starts one ready node at a time, or p, which resumes the run.
 - Select `process`: the Node panel lists the page it received as `page`.
   Press f to filter the log to its events.
 """

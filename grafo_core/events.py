@@ -6,9 +6,33 @@ import abc
 import enum
 import reprlib
 from collections.abc import Mapping
+from itertools import islice
 from typing import Any, NamedTuple
 
-_REPR = reprlib.Repr()  # Python 3.11's Repr takes no keyword arguments
+
+class OrderedRepr(reprlib.Repr):
+    """A `reprlib.Repr` that writes a dict's keys in insertion order.
+
+    `reprlib.Repr` sorts them, so a value built as ``{"sku": ..., "quantity":
+    ...}`` would read in an order it never had. Sets stay sorted: they have
+    no order of their own.
+    """
+
+    def repr_dict(self, x: dict[Any, Any], level: int) -> str:
+        if not x:
+            return "{}"
+        if level <= 0:
+            return "{" + self.fillvalue + "}"
+        pieces = [
+            f"{self.repr1(key, level - 1)}: {self.repr1(value, level - 1)}"
+            for key, value in islice(x.items(), self.maxdict)
+        ]
+        if len(x) > self.maxdict:
+            pieces.append(self.fillvalue)
+        return "{" + ", ".join(pieces) + "}"
+
+
+_REPR = OrderedRepr()  # Python 3.11's Repr takes no keyword arguments
 _REPR.maxstring = 60
 _REPR.maxother = 60
 _REPR.maxlist = 8

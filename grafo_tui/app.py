@@ -18,6 +18,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Header, TabbedContent, TabPane
 
+import grafo_core
 from grafo_core import Node, events
 from grafo_core.events import NodeState
 from grafo_tui.debug_commands import DEBUG_BINDINGS, WHERE_INTERVAL, DebugCommands
@@ -76,25 +77,98 @@ class GrafoApp(DebugCommands, App[None]):
 
     `block_threshold` is how many seconds the pipeline's event loop may be
     stuck before the app reports the node that blocks it (`None`: never).
-    `export_dir` is where the export key writes its files.
+    `export_dir` is where the export key writes its files. With
+    `start_paused`, every run starts paused, re-runs included.
     """
 
     CSS_PATH = "app.tcss"
     TITLE = "grafo-tui"
 
     BINDINGS = [
-        Binding("a", "add_node", "Add", id="add_node"),
-        Binding("d,delete", "remove_node", "Remove", id="remove_node"),
-        Binding("c", "cancel_node", "Cancel", id="cancel_node"),
-        Binding("p", "toggle_pause", "Pause", id="toggle_pause"),
-        Binding("s", "step", "Step", id="step"),
-        Binding("r", "rerun", "Re-run", id="rerun"),
+        Binding(
+            "a",
+            "add_node",
+            "Add",
+            tooltip="Add a node under the selected one",
+            id="add_node",
+        ),
+        Binding(
+            "d,delete",
+            "remove_node",
+            "Remove",
+            tooltip="Remove the selected node",
+            id="remove_node",
+        ),
+        Binding(
+            "c",
+            "cancel_node",
+            "Cancel",
+            tooltip="Cancel the selected running node",
+            id="cancel_node",
+        ),
+        Binding(
+            "p",
+            "toggle_pause",
+            "Pause",
+            tooltip="Pause or resume: no new node starts while paused",
+            id="toggle_pause",
+        ),
+        Binding(
+            "s",
+            "step",
+            "Step",
+            tooltip="Step: start one ready node while paused",
+            id="step",
+        ),
+        Binding(
+            "r",
+            "rerun",
+            "Re-run",
+            tooltip="Run the pipeline file again once the run has ended",
+            id="rerun",
+        ),
+        Binding(
+            "R",
+            "rerun_paused",
+            "Re-run paused",
+            tooltip="Run the pipeline file again, paused before its first node",
+            id="rerun_paused",
+            show=False,
+        ),
         *DEBUG_BINDINGS,
-        Binding("f", "toggle_filter", "Filter log", id="toggle_filter"),
-        Binding("h", "toggle_finished", "Hide done", id="toggle_finished", show=False),
-        Binding("slash", "jump", "Jump", id="jump"),
-        Binding("question_mark", "help", "Help", id="help"),
-        Binding("q", "request_quit", "Quit", id="quit"),
+        Binding(
+            "f",
+            "toggle_filter",
+            "Filter log",
+            tooltip="Filter the Log to the selected node",
+            id="toggle_filter",
+        ),
+        Binding(
+            "h",
+            "toggle_finished",
+            "Hide done",
+            tooltip="Hide nodes that succeeded or were skipped",
+            id="toggle_finished",
+            show=False,
+        ),
+        Binding(
+            "slash", "jump", "Jump", tooltip="Jump to a node by id or label", id="jump"
+        ),
+        Binding(
+            "question_mark",
+            "help",
+            "Help",
+            tooltip="Help: the legend of state marks and every key",
+            id="help",
+        ),
+        # Textual binds Ctrl+Q to the same action, with priority over dialogs.
+        Binding(
+            "q",
+            "quit",
+            "Quit",
+            tooltip="Quit, asking first while a run is in progress",
+            id="quit",
+        ),
     ]
 
     def __init__(
@@ -104,11 +178,13 @@ class GrafoApp(DebugCommands, App[None]):
         clock: Callable[[], float] = time.monotonic,
         block_threshold: float | None = DEFAULT_THRESHOLD,
         export_dir: pathlib.Path | None = None,
+        start_paused: bool = False,
     ) -> None:
         super().__init__()
         self.runner = runner
         self.clock = clock
-        self.init_debugging(export_dir)
+        self.start_paused = start_paused
+        self.init_debugging(export_dir, starts_paused=start_paused)
         self.watchdog: LoopWatchdog | None = None
         target = getattr(runner, "loop_and_thread", None)
         if block_threshold is not None and target is not None:
@@ -126,6 +202,7 @@ class GrafoApp(DebugCommands, App[None]):
         # before the run on screen now; it sets the exit status.
         self._nodes_failed = False
         self._notices_shown: set[str] = set()
+        self._stop_preparing_runs: Callable[[], None] = lambda: None
         self._last_refresh = 0.0
         self._dirty = False
 
@@ -160,6 +237,9 @@ class GrafoApp(DebugCommands, App[None]):
         # thread's prints on to the Output tab as the streams before did.
         self._capture_stdout = route_pipeline_writes(self._capture_stdout, "stdout")
         self._capture_stderr = route_pipeline_writes(self._capture_stderr, "stderr")
+        # Registered before the pipeline thread starts, so its first run is
+        # prepared too.
+        self._stop_preparing_runs = grafo_core.observe_runs(self.prepare_run)
         self.runner.start()
         if self.watchdog is not None:
             self.watchdog.start()
@@ -178,6 +258,7 @@ class GrafoApp(DebugCommands, App[None]):
         self.set_interval(WHERE_INTERVAL, self.poll_where)
 
     async def on_unmount(self) -> None:
+        self._stop_preparing_runs()
         if self.watchdog is not None:
             self.watchdog.stop()
         await asyncio.to_thread(self.runner.stop)
@@ -202,6 +283,8 @@ class GrafoApp(DebugCommands, App[None]):
                 line = self.model.apply(item)
                 if line is not None:
                     log_lines.append(line)
+                if self.breakpoints:
+                    self.note_breakpoint_event(item, log_lines)
             elif isinstance(item, LoopBlocked):
                 self.model.loop_blocked(
                     item.node_id, item.file, item.line, item.function, item.since
@@ -209,7 +292,7 @@ class GrafoApp(DebugCommands, App[None]):
             elif isinstance(item, LoopUnblocked):
                 log_lines.append(self.model.loop_unblocked(item.node_id, item.seconds))
             else:
-                self._handle_message(item, printed)
+                self._handle_message(item, printed, log_lines)
         count = len(drained)
         self.record_items(drained)
         self.chunk_log.write_lines(log_lines)
@@ -237,19 +320,27 @@ class GrafoApp(DebugCommands, App[None]):
             self.timeline.show(self.model, self.selected_id)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
+        # Textual's own Quit entry calls `action_quit` too; the entry of the
+        # `q` binding below is the only one kept, so the palette lists one Quit.
+        for command in super().get_system_commands(screen):
+            if command.callback != self.action_quit:
+                yield command
         for binding in self.BINDINGS:
             assert isinstance(binding, Binding)
             action = getattr(self, f"action_{binding.action}")
             key = self.get_key_display(binding)
-            yield SystemCommand(binding.description, f"Key {key}", action)
+            yield SystemCommand(
+                binding.description, f"{binding.tooltip} (key {key})", action
+            )
 
     def on_tree_node_highlighted(self) -> None:
         self.details.show(self.model, self.selected_id)
         if self.timeline.display:
             self.timeline.show(self.model, self.selected_id)
 
-    def _handle_message(self, item: Any, printed: list[str]) -> None:
+    def _handle_message(
+        self, item: Any, printed: list[str], log_lines: list[LogLine]
+    ) -> None:
         if isinstance(item, OutputWritten):
             printed.append(item.text)
         elif isinstance(item, Notice):
@@ -258,13 +349,17 @@ class GrafoApp(DebugCommands, App[None]):
                 self.notify(item.text, timeout=8)
         elif isinstance(item, ExecutorAttached):
             self._nodes_failed = self._nodes_failed or self._model_has_failures()
-            self.model = RunModel()
+            # The new model keeps the titles of runs still going, so their
+            # Log lines name them.
+            self.model = self.model.for_next_run()
             self.task_tree.show_model(self.model)
             self.pipeline_ended = False
             self.reloading = False
+            self.note_run_attached()
         elif isinstance(item, PipelineEnded):
             self.pipeline_ended = True
             self.reloading = False
+            self.drop_unused_breakpoints(log_lines)
             if isinstance(self.screen, QuitScreen):
                 self.screen.run_ended()
             self._nodes_failed = self._nodes_failed or item.failed_nodes > 0
@@ -360,14 +455,26 @@ class GrafoApp(DebugCommands, App[None]):
         node_id = self._selected_node("cancel")
         if node_id is None:
             return
-        state = self.model.nodes[node_id].state
-        if state not in (NodeState.READY, NodeState.RUNNING):
-            label = self.model.label(node_id)
-            state_name = state.value.replace("_", " ")
+        view = self.model.nodes[node_id]
+        label = view.label
+        if view.state not in (NodeState.READY, NodeState.RUNNING):
+            state_name = view.state.value.replace("_", " ")
             self.notify(f"{label} is not running ({state_name}), so nothing to cancel.")
             return
         reason = "cancelled from grafo-tui"
-        self._submit(f"cancel {node_id}", lambda ex: ex.cancel(node_id, reason=reason))
+        self._submit_and_check(
+            f"cancel {node_id}",
+            lambda ex: ex.cancel(node_id, reason=reason),
+            f"{label} ended before the cancel reached it.",
+        )
+        if view.blocked_at is not None:
+            # The request waits in the pipeline loop's queue until the node
+            # hands the loop back, which may be when it returns.
+            self.notify(
+                f"Cancel requested; {label} blocks the event loop, so the cancel "
+                "takes effect when it next awaits.",
+                timeout=8,
+            )
 
     def action_toggle_pause(self) -> None:
         if self.model.paused:
@@ -396,6 +503,13 @@ class GrafoApp(DebugCommands, App[None]):
             self.notify("No node is ready to start.")
 
     def action_rerun(self) -> None:
+        self._rerun(paused=self.start_paused)
+
+    def action_rerun_paused(self) -> None:
+        self._rerun(paused=True)
+
+    def _rerun(self, *, paused: bool) -> None:
+        """Run the pipeline again; with `paused`, each of its runs starts paused."""
         if not self.runner.finished:
             self.notify("The pipeline is still running; re-run it once it ended.")
             return
@@ -403,6 +517,7 @@ class GrafoApp(DebugCommands, App[None]):
         self._nodes_failed = False  # the exit status reports the last pass
         self.reloading = True
         self.status_line.show(self.model, reloading=True)
+        self.note_pass_starting(paused=paused)
         self.runner.rerun()
 
     def action_toggle_filter(self) -> None:
@@ -445,11 +560,20 @@ class GrafoApp(DebugCommands, App[None]):
         for binding in self.BINDINGS:
             assert isinstance(binding, Binding)
             keys.append((self.get_key_display(binding), binding.description))
+        keys.append(("ctrl+q", "Quit, as q does"))
         keys.append(("ctrl+p", "Command palette (themes, keys)"))
         keys.append(("tab", "Move focus between panels"))
         self.push_screen(HelpScreen(keys))
 
-    def action_request_quit(self) -> None:
+    async def action_quit(self) -> None:
+        """Quit, asking first while a run is in progress.
+
+        `q`, Textual's Ctrl+Q and the palette's Quit all run this action.
+        """
+        if isinstance(self.screen, QuitScreen):
+            # Ctrl+Q has priority over the open dialog, so it confirms there.
+            self.screen.action_quit_now()
+            return
         if self.runner.finished:
             self.run_worker(self._stop_and_exit)
             return

@@ -31,7 +31,8 @@ TreeExecutor it runs is shown. `import grafo` in the file loads grafo_core.
 _EPILOG = """\
 exit status: 0 when no node failed or timed out, 1 when some did, 2 when the
 file could not be loaded or run or an --events or --trace file could not be
-opened, 130 when interrupted.
+opened, 130 when interrupted, 141 when the reader of the --headless output
+stopped reading (as `| head` does), which also stops the run.
 """
 
 
@@ -78,6 +79,12 @@ def build_parser() -> argparse.ArgumentParser:
         "off); --headless does not check",
     )
     parser.add_argument(
+        "--paused",
+        action="store_true",
+        help="on the screen, start every run paused, before its first node "
+        "starts (s starts one ready node, p resumes); not with --headless",
+    )
+    parser.add_argument(
         "--version",
         action="version",
         version=f"%(prog)s {__version__}",
@@ -100,7 +107,10 @@ def _seconds(text: str) -> float:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command with `argv` (default `sys.argv[1:]`); return the exit code."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.paused and args.headless:
+        parser.error("--paused needs the screen, so it cannot be used with --headless")
     try:
         spec = parse_target(args.target)
         exporter = RunExporter(events_path=args.events, trace_path=args.trace)
@@ -113,6 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             exporter,
             headless=args.headless,
             block_threshold=args.block_threshold or None,
+            paused=args.paused,
         )
     finally:
         try:
@@ -128,13 +139,16 @@ def _run(
     *,
     headless: bool,
     block_threshold: float | None = DEFAULT_THRESHOLD,
+    paused: bool = False,
 ) -> int:
     try:
         if headless:
             return run_headless(spec, exporter=exporter)
         # The screen keeps a run with failed nodes open, so they can be retried.
         runner = PipelineRunner(spec, hold_on_error=True)
-        return _run_screen(runner, exporter, block_threshold=block_threshold)
+        return _run_screen(
+            runner, exporter, block_threshold=block_threshold, paused=paused
+        )
     except LoadError as exc:
         print(exc, file=sys.stderr)
         return EXIT_LOAD_ERROR
@@ -148,6 +162,7 @@ def _run_screen(
     exporter: RunExporter,
     *,
     block_threshold: float | None = DEFAULT_THRESHOLD,
+    paused: bool = False,
 ) -> int:
     # Until the app feeds the exporter itself, wrapping the queue keeps the
     # files complete in screen mode too.
@@ -169,6 +184,8 @@ def _run_screen(
     options = {}
     if block_threshold != DEFAULT_THRESHOLD:
         options["block_threshold"] = block_threshold
+    if paused:
+        options["start_paused"] = True
     freeze_loaded_objects()
     app = GrafoApp(runner, **options)
     interrupted: list[int] = []

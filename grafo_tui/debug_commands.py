@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import pathlib
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -12,9 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 from textual.binding import Binding
 
+from grafo_core import events
 from grafo_core.events import NodeState
 from grafo_tui.export import ExportError, RunExporter
-from grafo_tui.model import RETRYABLE, NodeView
+from grafo_tui.model import RETRYABLE, LogLine, NodeView
 from grafo_tui.screens.fault_screen import FaultRequest, FaultScreen
 
 if TYPE_CHECKING:
@@ -28,27 +30,100 @@ MAX_RECORD = 200_000
 items are not exported. `--events` on the command line keeps every one."""
 
 DEBUG_BINDINGS = [
-    Binding("v", "toggle_timeline", "Timeline", id="toggle_timeline"),
-    Binding("b", "toggle_breakpoint", "Breakpoint", id="toggle_breakpoint", show=False),
-    Binding("t", "retry_node", "Retry", id="retry_node", show=False),
-    Binding("e", "release_run", "End held run", id="release_run", show=False),
-    Binding("i", "inject_fault", "Inject fault", id="inject_fault", show=False),
-    Binding("x", "export", "Export", id="export", show=False),
+    Binding(
+        "v",
+        "toggle_timeline",
+        "Timeline",
+        tooltip="Show the timeline: a bar per node run, and running nodes over time",
+        id="toggle_timeline",
+    ),
+    Binding(
+        "b",
+        "toggle_breakpoint",
+        "Breakpoint",
+        tooltip="Set or clear a breakpoint: the run pauses just before the node",
+        id="toggle_breakpoint",
+        show=False,
+    ),
+    Binding(
+        "t",
+        "retry_node",
+        "Retry",
+        tooltip="Retry the selected failed, timed-out or cancelled node",
+        id="retry_node",
+        show=False,
+    ),
+    Binding(
+        "e",
+        "release_run",
+        "End held run",
+        tooltip="End a run that is held open after a failure",
+        id="release_run",
+        show=False,
+    ),
+    Binding(
+        "i",
+        "inject_fault",
+        "Inject fault",
+        tooltip="Inject a fault: the node's next run fails or takes longer",
+        id="inject_fault",
+        show=False,
+    ),
+    Binding(
+        "x",
+        "export",
+        "Export",
+        tooltip="Export the events, a Chrome trace and an SVG screenshot",
+        id="export",
+        show=False,
+    ),
 ]
 
 
+_GRAPH_EVENTS = frozenset(
+    {
+        events.RunStarted,
+        events.RunPaused,
+        events.MaxWorkersChanged,
+        events.NodeAdded,
+        events.EdgeAdded,
+    }
+)
+"""Events a run sends before its first node is queued or started: the first
+event of another type means the run's starting tree has arrived."""
+
+
 class DebugCommands:
-    """Actions of `GrafoApp` for debugging a run; mixed into the app class."""
+    """Actions of `GrafoApp` for debugging a run; mixed into the app class.
+
+    Attributes:
+        breakpoints: Ids of the nodes the user set a breakpoint on. The
+            pipeline thread reads it when a run starts, so it is replaced,
+            never changed in place.
+        starts_paused: Whether the runs of the current pass of the pipeline
+            start paused; read by the pipeline thread too.
+    """
 
     export_dir: pathlib.Path
     record: list[Any]
+    breakpoints: frozenset[str]
+    starts_paused: bool
+    _breakpoints_found: set[str]
+    _tree_check_due: bool
     _where_future: Future | None
     _where_view: NodeView | None
 
-    def init_debugging(self, export_dir: pathlib.Path | None) -> None:
+    def init_debugging(
+        self, export_dir: pathlib.Path | None, *, starts_paused: bool = False
+    ) -> None:
         """Set the state the debugging commands keep; call from `__init__`."""
         self.export_dir = export_dir if export_dir is not None else pathlib.Path()
         self.record = []
+        self.breakpoints = frozenset()
+        self.starts_paused = starts_paused
+        # Breakpoint ids that a tree of the current pass contains.
+        self._breakpoints_found = set()
+        self._tree_check_due = False
         self._where_future = None
         self._where_view = None
 
@@ -101,17 +176,120 @@ class DebugCommands:
         if node_id is None:
             return
         view = self.model.nodes[node_id]
-        enabled = not view.has_breakpoint
+        enabled = node_id not in self.breakpoints
 
         def set_breakpoint(executor: Any) -> None:
             executor.set_breakpoint(node_id, enabled=enabled)
 
-        if not self._submit(f"set a breakpoint on {node_id}", set_breakpoint):
+        if self.model.is_finished:
+            # The next run gets it from `prepare_run`. A script that runs
+            # this executor again keeps its breakpoints, so it changes too.
+            self.runner.submit(set_breakpoint)
+            if enabled:
+                message = f"The next run pauses before {view.label} starts."
+            else:
+                message = f"The next run no longer pauses before {view.label}."
+            if self.runner.finished:
+                message += " Press r to run it again."
+        elif self._submit(f"set a breakpoint on {node_id}", set_breakpoint):
+            action = "pauses before" if enabled else "no longer pauses before"
+            message = f"The run {action} {view.label} starts."
+        else:
             return
+        if enabled:
+            self.breakpoints = self.breakpoints | {node_id}
+            self._breakpoints_found.add(node_id)
+        else:
+            self.breakpoints = self.breakpoints - {node_id}
         view.has_breakpoint = enabled
         self.refresh_views()
-        action = "pauses before" if enabled else "no longer pauses before"
-        self.notify(f"The run {action} {view.label} starts.", timeout=3)
+        self.notify(message, timeout=4)
+
+    # --- what each new run starts with -------------------------------------------
+
+    def prepare_run(self: GrafoApp, executor: Any) -> None:
+        """Give a run that is about to start the breakpoints, and pause it
+        when the pass starts paused.
+
+        A `grafo_core.observe_runs` callback: it runs on the thread of the
+        run, before the run's first event.
+        """
+        located = getattr(self.runner, "loop_and_thread", lambda: None)()
+        # NOTE: before the first run of a script, the runner has no loop or
+        # thread id yet, so a run on another thread of this process would be
+        # prepared too. grafo-tui runs one pipeline per process.
+        if located is not None and located[1] != threading.get_ident():
+            return
+        for node_id in self.breakpoints:
+            executor.set_breakpoint(node_id)
+        if self.starts_paused:
+            executor.pause()
+
+    def note_pass_starting(self: GrafoApp, *, paused: bool) -> None:
+        """Record that the pipeline runs again; call before `runner.rerun()`."""
+        self.starts_paused = paused
+        self._breakpoints_found = set()
+
+    def note_run_attached(self: GrafoApp) -> None:
+        """Start the checks of a new run; call once its `ExecutorAttached` is
+        handled and its model is new."""
+        self._tree_check_due = bool(self.breakpoints)
+        if self.starts_paused:
+            self.notify(
+                "The run starts paused: press s to start one ready node, p to resume.",
+                timeout=6,
+            )
+
+    def note_breakpoint_event(
+        self: GrafoApp, event: Any, log_lines: list[LogLine]
+    ) -> None:
+        """Mark the nodes of the new run that have a breakpoint, and report
+        the breakpoints its starting tree lacks; call for each applied event."""
+        kind = type(event)
+        if kind is events.NodeAdded and event.node_id in self.breakpoints:
+            view = self.model.nodes.get(event.node_id)
+            if view is not None:
+                view.has_breakpoint = True
+                self._breakpoints_found.add(event.node_id)
+        elif self._tree_check_due and kind not in _GRAPH_EVENTS:
+            self._tree_check_due = False
+            self._report_breakpoints(log_lines)
+
+    def _report_breakpoints(self: GrafoApp, log_lines: list[LogLine]) -> None:
+        present = sorted(i for i in self.breakpoints if i in self.model.nodes)
+        missing = sorted(self.breakpoints - self._breakpoints_found)
+        parts = []
+        if present:
+            labels = ", ".join(self.model.label(i) for i in present)
+            parts.append(f"Breakpoints carried over to this run: {labels}.")
+        if missing:
+            parts.append(
+                f"No node in the new tree has the id {', '.join(missing)}; "
+                "the breakpoint stays set until the pipeline ends, in case the "
+                "run adds one."
+            )
+        if not parts:
+            return
+        text = " ".join(parts)
+        severity = "warning" if missing else "information"
+        self.notify(text, severity=severity, timeout=8)
+        log_lines.append(self._run_line(text))
+
+    def drop_unused_breakpoints(self: GrafoApp, log_lines: list[LogLine]) -> None:
+        """Remove the breakpoints on ids that no tree of the ended pass had;
+        call when the pipeline ends."""
+        unused = self.breakpoints - self._breakpoints_found
+        if not unused:
+            return
+        self.breakpoints = self.breakpoints - unused
+        ids = ", ".join(sorted(unused))
+        text = f"Breakpoint removed from {ids}: the pipeline ran no node with that id."
+        self.notify(text, severity="warning", timeout=8)
+        log_lines.append(self._run_line(text))
+
+    def _run_line(self: GrafoApp, text: str) -> LogLine:
+        """Return a log line about the whole run, at the current time."""
+        return LogLine(self.model.elapsed(self.clock()), None, "", text, "run")
 
     def action_retry_node(self: GrafoApp) -> None:
         node_id = self._selected_node("retry")
@@ -205,14 +383,15 @@ class DebugCommands:
         spec = getattr(self.runner, "spec", None)
         stem = spec.path.stem if spec is not None else "grafo-tui"
         stamp = time.strftime("%Y%m%d-%H%M%S")
-        base = self.export_dir / f"{stem}-{stamp}"
+        folder = self.export_dir.absolute()
+        base = folder / f"{stem}-{stamp}"
         number = 1
         while any(
             base.with_name(f"{base.name}{suffix}").exists()
             for suffix in (".svg", ".events.jsonl", ".trace.json")
         ):
             number += 1
-            base = self.export_dir / f"{stem}-{stamp}-{number}"
+            base = folder / f"{stem}-{stamp}-{number}"
         return base
 
     async def _write_export(
@@ -230,8 +409,11 @@ class DebugCommands:
         note = ""
         if len(items) >= MAX_RECORD:
             note = f" (first {MAX_RECORD:,} items; --events keeps them all)"
+        names = (
+            f"{events_path.name}, {trace_path.name} and {pathlib.Path(screenshot).name}"
+        )
         self.notify(
-            f"Exported{note} to {events_path}, {trace_path} and {screenshot}.",
+            f"Exported{note} to {events_path.parent}: {names}.",
             title="Export",
             timeout=10,
         )

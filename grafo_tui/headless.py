@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import reprlib
+import os
 import sys
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from grafo_core import events
-from grafo_core.events import NodeState
+from grafo_core.events import NodeState, OrderedRepr
 from grafo_tui.export import RunExporter
 from grafo_tui.loader import LoadError, LoadSpec
 from grafo_tui.output_capture import OutputWritten
@@ -19,12 +19,15 @@ EXIT_OK = 0
 EXIT_NODES_FAILED = 1
 EXIT_LOAD_ERROR = 2
 EXIT_INTERRUPTED = 130
+# What a shell reports for a process that SIGPIPE killed (128 + 13). Python
+# ignores SIGPIPE, so a write to a closed pipe raises BrokenPipeError instead.
+EXIT_OUTPUT_CLOSED = 141
 
 _LABEL_WIDTH = 24
 _ERROR_MESSAGE_LIMIT = 200
 _FAILED_STATES = frozenset({NodeState.FAILED, NodeState.TIMED_OUT})
 
-_value_repr = reprlib.Repr()
+_value_repr = OrderedRepr()  # dict keys in insertion order
 _value_repr.maxstring = 80
 _value_repr.maxother = 80
 _value_repr.maxlist = 8
@@ -82,9 +85,17 @@ class _RunRecord:
 
     def label(self, node_id: str | None) -> str:
         if node_id is None:
-            return "(run)"
+            return self.title()
         record = self.nodes.get(node_id)
         return record.label if record is not None else node_id
+
+    def title(self) -> str:
+        """Return ``run NAME (ID)`` as the screen's Log does, the id cut to 8
+        characters when it is longer than 12."""
+        run_id = self.run_id if len(self.run_id) <= 12 else self.run_id[:8]
+        if self.description:
+            return f"run {self.description} ({run_id})"
+        return f"run {run_id}"
 
 
 class HeadlessPrinter:
@@ -94,6 +105,9 @@ class HeadlessPrinter:
         self._out = out
         self._err = err
         self.runs: list[_RunRecord] = []
+        self.closed_streams: list[TextIO] = []
+        """The streams whose reader has gone: a write or flush raised
+        BrokenPipeError."""
         self._current: dict[str, _RunRecord] = {}
         self._last_run: _RunRecord | None = None
 
@@ -119,7 +133,28 @@ class HeadlessPrinter:
         elif isinstance(message, ExecutorAttached):
             pass
         elif isinstance(message, PipelineEnded) and message.error is not None:
-            print(message.error, file=self._err)
+            self.print_error(str(message.error))
+
+    def print_error(self, text: str) -> None:
+        """Print a message for the user on the error stream."""
+        self._write(self._err, text)
+
+    def flush(self) -> None:
+        """Flush both streams, so that a closed pipe raises BrokenPipeError here
+        and not in the interpreter's final flush of sys.stdout."""
+        for stream in (self._out, self._err):
+            try:
+                stream.flush()
+            except BrokenPipeError:
+                self.closed_streams.append(stream)
+                raise
+
+    def _write(self, stream: TextIO, text: str) -> None:
+        try:
+            print(text, file=stream)
+        except BrokenPipeError:
+            self.closed_streams.append(stream)
+            raise
 
     def _handle_event(self, event: events.Event) -> None:
         if isinstance(event, events.RunStarted):
@@ -173,13 +208,13 @@ class HeadlessPrinter:
         line = f"{seconds}  {escape_control(label):<{_LABEL_WIDTH}}  {kind}"
         if detail:
             line += f"  {detail}"
-        print(line, file=self._out)
+        self._write(self._out, line)
 
     def print_summaries(self) -> None:
         """Print a table per run: state counts, then one row per node."""
         for run in self.runs:
-            print(file=self._out)
-            print(_format_summary(run), file=self._out)
+            self._write(self._out, "")
+            self._write(self._out, _format_summary(run))
 
 
 def describe(event: events.Event, run: _RunRecord) -> str:
@@ -187,10 +222,7 @@ def describe(event: events.Event, run: _RunRecord) -> str:
     match event:
         case events.RunStarted():
             workers = "no limit" if event.max_workers is None else event.max_workers
-            return (
-                f"{escape_control(event.description)!r}, "
-                f"{len(event.root_ids)} roots, max_workers {workers}"
-            )
+            return f"{_count(len(event.root_ids), 'root')}, max_workers {workers}"
         case events.RunFinished():
             cancelled = ", cancelled" if event.cancelled else ""
             return f"{_count(event.error_count, 'error')}{cancelled}"
@@ -309,6 +341,10 @@ def run_headless(
 ) -> int:
     """Run the pipeline of `spec` and print its events as plain lines.
 
+    When the reader of `out` or `err` goes away (`grafo-tui --headless ... |
+    head`), the run is stopped, since nobody reads what it prints, and the
+    closed stream's file descriptor is pointed at os.devnull.
+
     Args:
         spec: What to load.
         out: Where event lines and summaries go; `sys.stdout` by default.
@@ -318,7 +354,8 @@ def run_headless(
 
     Returns:
         0 when no node failed or timed out, 1 when some did, 2 for a load
-        error, 130 when interrupted with Ctrl+C.
+        error, 130 when interrupted with Ctrl+C, 141 when the reader of the
+        output went away first.
     """
     out = out if out is not None else sys.stdout
     err = err if err is not None else sys.stderr
@@ -328,19 +365,36 @@ def run_headless(
         exporter.attach(runner)
     printer = HeadlessPrinter(out, err)
     try:
+        status = _run_and_print(runner, printer)
+        printer.flush()
+    except BrokenPipeError:
+        runner.stop()
+        _discard_further_output(printer.closed_streams)
+        return EXIT_OUTPUT_CLOSED
+    return status
+
+
+def _run_and_print(runner: PipelineRunner, printer: HeadlessPrinter) -> int:
+    try:
         try:
             runner.check()
         except LoadError as exc:
             _drain(runner, printer)
-            print(exc, file=err)
+            printer.print_error(str(exc))
             return EXIT_LOAD_ERROR
 
         runner.start()
         ended = _wait_until_ended(runner, printer)
     except KeyboardInterrupt:
         runner.stop()
-        _drain(runner, printer)
-        print("interrupted", file=err)
+        try:
+            _drain(runner, printer)
+            printer.flush()
+        except BrokenPipeError:
+            # Ctrl+C in `grafo-tui --headless ... | tail` ends the reader too,
+            # but the interruption is what ended the run.
+            _discard_further_output(printer.closed_streams)
+        printer.print_error("interrupted")
         return EXIT_INTERRUPTED
 
     runner.stop()
@@ -351,6 +405,26 @@ def run_headless(
     if printer.failed_nodes or ended.failed_nodes:
         return EXIT_NODES_FAILED
     return EXIT_OK
+
+
+def _discard_further_output(streams: list[TextIO]) -> None:
+    """Point the file descriptor of each stream at os.devnull.
+
+    Python flushes sys.stdout and sys.stderr at exit, and text still buffered
+    for a closed pipe would raise BrokenPipeError again there. Redirecting the
+    descriptor is what the documentation of Python's signal module advises for
+    SIGPIPE. A stream without a descriptor, such as `io.StringIO`, is skipped.
+    """
+    for stream in streams:
+        try:
+            descriptor = stream.fileno()
+        except (OSError, ValueError):
+            continue
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, descriptor)
+        finally:
+            os.close(devnull)
 
 
 def _wait_until_ended(

@@ -60,6 +60,8 @@ class PipelineFile:
             target, else `build` when the file defines it at top level, else
             `None`, which means script mode.
         uses_grafo: Whether the file imports `grafo` or one of its submodules.
+        defines_build: Whether the file binds `build` at top level, so that
+            the path alone, without NAME, calls build().
     """
 
     path: pathlib.Path
@@ -67,6 +69,7 @@ class PipelineFile:
     docstring: str | None
     function_name: str | None
     uses_grafo: bool
+    defines_build: bool = False
 
     @property
     def is_script(self) -> bool:
@@ -127,8 +130,9 @@ def read_pipeline_file(spec: LoadSpec) -> PipelineFile:
             f"{path} is not a Python source file: {exc}. Pass a .py file."
         ) from None
 
+    defines_build = "build" in _top_level_names(tree)
     function_name = spec.name
-    if function_name is None and "build" in _top_level_names(tree):
+    if function_name is None and defines_build:
         function_name = "build"
     return PipelineFile(
         path=path,
@@ -136,6 +140,7 @@ def read_pipeline_file(spec: LoadSpec) -> PipelineFile:
         docstring=ast.get_docstring(tree),
         function_name=function_name,
         uses_grafo=_imports_grafo(tree),
+        defines_build=defines_build,
     )
 
 
@@ -353,42 +358,71 @@ def resolve_builder(
             f"{target} is an async generator function, which is a node's body, not "
             f"a builder. Pass a function that builds the tree. {_BUILDER_HELP}"
         )
+    required = _required_parameters(builder)
+    if required:
+        raise LoadError(_describe_required_parameters(name, pipeline, required))
+    return builder
+
+
+def _required_parameters(function: Callable[..., Any]) -> list[str]:
+    """Return the names of the parameters that a call without arguments misses."""
     try:
-        signature = inspect.signature(builder)
+        signature = inspect.signature(function)
     except (TypeError, ValueError):
-        return builder
-    required = [
+        return []
+    return [
         parameter.name
         for parameter in signature.parameters.values()
         if parameter.default is parameter.empty
         and parameter.kind not in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD)
     ]
-    if required:
-        raise LoadError(
-            f"{target} requires the arguments {', '.join(required)}, but grafo-tui "
-            f"calls it with none. Give them default values or pass a function "
-            f"without parameters."
-        )
-    return builder
+
+
+def _describe_required_parameters(
+    name: str, pipeline: PipelineFile, required: list[str]
+) -> str:
+    quoted = [repr(parameter) for parameter in required]
+    if len(quoted) == 1:
+        needs = f"the parameter {quoted[0]}"
+        fix = f"Give {quoted[0]} a default value"
+    else:
+        needs = f"the parameters {', '.join(quoted[:-1])} and {quoted[-1]}"
+        fix = "Give them default values"
+    return (
+        f"The function {name}() in {pipeline.path} has no default value for "
+        f"{needs}, but grafo-tui calls it without arguments. {fix}, or pass the "
+        f"name of a function that takes no arguments as {pipeline.path}:NAME."
+    )
 
 
 def _describe_missing_name(
     module: types.ModuleType, pipeline: PipelineFile, name: str
 ) -> str:
-    functions = sorted(
+    # These are the functions that resolve_builder() accepts. A node's body
+    # that takes no arguments is among them, because only a call tells them apart.
+    candidates = sorted(
         key
         for key, value in vars(module).items()
-        if inspect.isfunction(value) and value.__module__ == module.__name__
+        if inspect.isfunction(value)
+        and value.__module__ == module.__name__
+        and not inspect.isasyncgenfunction(value)
+        and not _required_parameters(value)
     )
     message = f"No function named {name!r} in {pipeline.path}."
-    if functions:
-        message += f" Top-level functions in the file: {', '.join(functions)}."
+    if candidates:
+        message += (
+            f" Functions in the file that take no arguments: "
+            f"{', '.join(candidates)}. Pass one of them as {pipeline.path}:NAME,"
+        )
     else:
-        message += " The file defines no top-level functions."
-    return (
-        message + f" Pass one of them as {pipeline.path}:NAME, or pass the path "
-        f"alone to run the file as a script."
-    )
+        message += (
+            " The file defines no top-level function that takes no arguments. "
+            "Define one that builds the tree and pass it as "
+            f"{pipeline.path}:NAME,"
+        )
+    if pipeline.defines_build and name != "build":
+        return message + " or pass the path alone to call build()."
+    return message + " or pass the path alone to run the file as a script."
 
 
 async def build_executor(

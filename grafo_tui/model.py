@@ -6,13 +6,14 @@ from collections import Counter
 
 from grafo_core import events
 from grafo_core.events import NodeState
-from grafo_tui.model_handlers import HANDLERS
+from grafo_tui.model_handlers import HANDLERS, OTHER_RUN_HANDLERS
 from grafo_tui.model_views import (
     NODE_COLOURS,
     RETRYABLE,
     LogLine,
     LoopBlock,
     NodeView,
+    OtherRun,
     RunSpan,
     error_summary,
     escape_control,
@@ -26,6 +27,7 @@ __all__ = [
     "LogLine",
     "LoopBlock",
     "NodeView",
+    "OtherRun",
     "RunModel",
     "RunSpan",
     "error_summary",
@@ -35,11 +37,39 @@ __all__ = [
 ]
 
 
+_OUTCOMES = {
+    NodeState.TIMED_OUT: ("timed out", "timed out"),
+    NodeState.CANCELLED: ("was cancelled", "were cancelled"),
+    NodeState.SKIPPED: ("was skipped", "were skipped"),
+}
+"""Verb phrases for the end of nodes in a state: (one node, several nodes).
+Other nodes read "failed": they failed, or they are in `failed_ids` and were
+removed since."""
+
+_MAX_NAMED = 3
+"""Labels named in one list of `why_not_running`; the rest are counted."""
+
+
+def _join(items: list[str]) -> str:
+    """Return "a", "a and b", "a, b and c" or "a, b, c and 4 more"."""
+    if len(items) > _MAX_NAMED:
+        named = items[:_MAX_NAMED]
+        return f"{', '.join(named)} and {len(items) - _MAX_NAMED} more"
+    if len(items) <= 1:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} and {items[-1]}"
+
+
 class RunModel:
     """Per-node display state of one run, rebuilt from its event stream.
 
     `apply` folds one event; `structure_version` grows whenever nodes or edges
     change, so a view can tell when to rebuild its layout.
+
+    The model belongs to the run whose `RunStarted` it receives first. Events
+    of other runs (script mode can run two executors at once) leave it
+    unchanged: their start, hold and finish only give Log lines that name
+    them.
     """
 
     def __init__(self, run_id: str = "", description: str = "") -> None:
@@ -74,6 +104,11 @@ class RunModel:
         still count in the run's `RunFinished.error_count`."""
         self.removed_errors: Counter[str] = Counter()
         """Node id -> errors of that node, for nodes removed after an error."""
+        self.other_runs: dict[str, OtherRun] = {}
+        """Run id -> runs not shown here that started and have not finished."""
+        self.nodes_started = False
+        """Whether a node was queued or started, so the run's first graph is
+        complete and later additions get Log lines."""
         self._running: set[str] = set()
         self._added = 0
         # The node whose failure the next `NodeSkipped` events may follow
@@ -128,11 +163,28 @@ class RunModel:
                 ids.append(node_id)
         return ids
 
+    def for_next_run(self) -> RunModel:
+        """Return an empty model for the run that starts next.
+
+        It contains the runs that are still going, this model's own
+        included, so the Log lines of their ends name them.
+        """
+        model = RunModel()
+        model.other_runs = dict(self.other_runs)
+        if self.run_id and not self.is_finished:
+            started_at = self.started_at if self.started_at is not None else 0.0
+            model.other_runs[self.run_id] = OtherRun(self.description, started_at)
+        return model
+
     def apply(self, event: events.Event) -> LogLine | None:
         """Fold one event into the model; return the log line it produces, if any."""
         handler = HANDLERS.get(type(event))
         if handler is None:
             return None
+        run_id = event.run_id
+        if run_id != self.run_id and (self.run_id or run_id in self.other_runs):
+            other_handler = OTHER_RUN_HANDLERS.get(type(event))
+            return other_handler(self, event) if other_handler is not None else None
         if type(event) is not events.NodeSkipped:
             self._skip_cause = None
         return handler(self, event)
@@ -220,20 +272,24 @@ class RunModel:
             return self._explain_finished(node)
         if self.is_finished:
             return "The run ended before this node could start."
-        if self.failed_ids:
-            failed = ", ".join(self.label(i) for i in self.failed_ids)
-            return f"No new node starts because {failed} failed."
+        if self.held is not None:
+            return self._explain_held(node)
+        # After a failure the engine queues only nodes that a retry reset,
+        # and only a retry sends `NodeReset`, the one event that leaves a
+        # waiting node with an `end_reason`. Those nodes start as usual.
         if node.state is NodeState.READY:
             if self.paused_at == node_id:
                 return "The run paused at its breakpoint: step (s) or resume (p)."
             return self._explain_ready()
+        if self.failed_ids and node.end_reason is None:
+            return f"No new node starts because {self._outcomes(self.failed_ids)}."
         return self._explain_waiting(node)
 
     def _explain_finished(self, node: NodeView) -> str:
         text = f"It ended: {node.state.value.replace('_', ' ')}."
         if node.end_reason:
-            reason = node.end_reason.rstrip(".")
-            text += f" Reason: {reason[:1].upper()}{reason[1:]}."
+            # The reason keeps its case: the caller of `cancel` may have written it.
+            text += f" Reason: {node.end_reason.rstrip('.')}."
         if self.held and node.state in RETRYABLE:
             text += " The run is held: press t to retry it, e to end the run."
         return text
@@ -249,6 +305,21 @@ class RunModel:
             )
         return "It is ready and starts as soon as the engine schedules it."
 
+    def _explain_held(self, node: NodeView) -> str:
+        # A held run starts nothing until a retry, so a waiting node's
+        # parents that ended without success are what it needs.
+        ended = self._ended_parents(node)
+        if ended:
+            cause = f" because {self._outcomes(ended)}"
+        elif self.failed_ids:
+            cause = f" because {self._outcomes(self.failed_ids)}"
+        else:
+            cause = f" ({escape_control(self.held or '')})"
+        return (
+            f"The run is held{cause}: nothing starts until a node is retried (t),"
+            " and e ends the run."
+        )
+
     def _explain_waiting(self, node: NodeView) -> str:
         if not node.parents and not node.is_root:
             return "It has no parent left, so it never starts."
@@ -256,18 +327,54 @@ class RunModel:
             f"{self.label(parent_id)} ({self._state_name(parent_id)})"
             for parent_id in node.parents
             if self._completions(parent_id) == 0
+            and not self._state_is_finished(parent_id)
         ]
+        ended = self._ended_parents(node)
+        sentences = []
         if waiting_for:
-            text = "Waiting for parents to finish: " + ", ".join(waiting_for) + "."
-        else:
-            text = "Every parent finished; it is about to be queued."
+            sentences.append(f"Waiting for parents to finish: {_join(waiting_for)}.")
+        if ended:
+            if len(ended) == 1:
+                start, end = "Its parent", "that parent is retried"
+            else:
+                start, end = "Its parents", "those parents are retried"
+            sentences.append(
+                f"{start} {self._outcomes(ended)}, so it starts only once {end} (t)."
+            )
+        if not sentences:
+            sentences.append("Every parent finished; it is about to be queued.")
         if self.paused:
-            text += " The run is paused."
-        return text
+            sentences.append("The run is paused.")
+        return " ".join(sentences)
+
+    def _ended_parents(self, node: NodeView) -> list[str]:
+        """Return the parents that ended without a successful run."""
+        return [
+            parent_id
+            for parent_id in node.parents
+            if self._completions(parent_id) == 0 and self._state_is_finished(parent_id)
+        ]
+
+    def _outcomes(self, node_ids: list[str]) -> str:
+        """Return how the nodes ended, such as "a and b failed and c timed out"."""
+        groups: dict[tuple[str, str], list[str]] = {}
+        for node_id in node_ids:
+            node = self.nodes.get(node_id)
+            state = node.state if node is not None else None
+            outcome = _OUTCOMES.get(state, ("failed", "failed"))
+            groups.setdefault(outcome, []).append(self.label(node_id))
+        return " and ".join(
+            f"{_join(labels)} {outcome[len(labels) > 1]}"
+            for outcome, labels in groups.items()
+        )
 
     def _state_name(self, node_id: str) -> str:
         node = self.nodes.get(node_id)
         return node.state.value.replace("_", " ") if node else "removed"
+
+    def _state_is_finished(self, node_id: str) -> bool:
+        node = self.nodes.get(node_id)
+        return node is not None and node.state.is_finished
 
     def _completions(self, node_id: str) -> int:
         node = self.nodes.get(node_id)

@@ -7,11 +7,12 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from grafo_core import events
-from grafo_core.events import NodeState
+from grafo_core.events import NodeState, short_repr
 from grafo_tui.model_views import (
     NODE_COLOURS,
     LogLine,
     NodeView,
+    OtherRun,
     RunSpan,
     error_summary,
     escape_control,
@@ -36,11 +37,15 @@ def _on_run_started(model: RunModel, event: events.RunStarted) -> LogLine:
 
 
 def _run_title(model: RunModel) -> str:
+    return run_title(model.run_id, model.description)
+
+
+def run_title(run_id: str, description: str) -> str:
     """Return ``run NAME (ID)``, with the id cut to 8 characters when long."""
-    run_id = model.run_id if len(model.run_id) <= 12 else model.run_id[:8]
-    if model.description:
-        return f"run {escape_control(model.description)} ({run_id})"
-    return f"run {run_id}"
+    short_id = run_id if len(run_id) <= 12 else run_id[:8]
+    if description:
+        return f"run {escape_control(description)} ({short_id})"
+    return f"run {short_id}"
 
 
 def _on_run_finished(model: RunModel, event: events.RunFinished) -> LogLine:
@@ -75,6 +80,39 @@ def _errors_text(count: int, removed_errors: Counter[str]) -> str:
     return f"{text}, {removed} from {source}"
 
 
+def _on_other_run_started(model: RunModel, event: events.RunStarted) -> LogLine:
+    model.other_runs[event.run_id] = OtherRun(event.description, event.time)
+    return _other_run_line(model, event, "started")
+
+
+def _on_other_run_held(model: RunModel, event: events.RunHeld) -> LogLine:
+    return _other_run_line(model, event, f"held: {escape_control(event.reason)}")
+
+
+def _on_other_run_finished(model: RunModel, event: events.RunFinished) -> LogLine:
+    outcome = "was stopped" if event.cancelled else "finished"
+    # Removed nodes are not tracked for other runs, so none are counted here.
+    errors = _errors_text(event.error_count, Counter())
+    line = _other_run_line(model, event, f"{outcome}{errors}")
+    model.other_runs.pop(event.run_id, None)
+    return line
+
+
+def _other_run_line(model: RunModel, event: events.Event, text: str) -> LogLine:
+    """Return a Log line about a run that is not the one on screen, timed
+    from that run's start when the model saw it."""
+    run = model.other_runs.get(event.run_id)
+    description = run.description if run is not None else ""
+    started_at = run.started_at if run is not None else model.started_at
+    return LogLine(
+        time=event.time - started_at if started_at is not None else 0.0,
+        node_id=None,
+        label="",
+        text=f"{run_title(event.run_id, description)} {text}",
+        kind="run",
+    )
+
+
 def _on_paused(model: RunModel, event: events.Event) -> None:
     model.paused = isinstance(event, events.RunPaused)
     model.paused_at = event.node_id if model.paused else None
@@ -92,7 +130,7 @@ def _on_reset(model: RunModel, event: events.NodeReset) -> None:
     model.held = None
     if node is None:
         return
-    node.finished_at = None
+    _clear_attempt(node)
     node.end_reason = escape_control(event.reason)
     if node.node_id in model.failed_ids:
         model.failed_ids.remove(node.node_id)
@@ -102,9 +140,10 @@ def _on_max_workers(model: RunModel, event: events.MaxWorkersChanged) -> None:
     model.max_workers = event.max_workers
 
 
-def _on_node_added(model: RunModel, event: events.NodeAdded) -> None:
+def _on_node_added(model: RunModel, event: events.NodeAdded) -> LogLine | None:
     assert event.node_id is not None
     node = model.nodes.get(event.node_id)
+    is_new = node is None
     if node is None:
         label = escape_control(event.label)
         node = NodeView(event.node_id, label, colour=model._added % NODE_COLOURS)
@@ -124,6 +163,12 @@ def _on_node_added(model: RunModel, event: events.NodeAdded) -> None:
         model.root_ids.append(event.node_id)
     for parent_id in event.parent_ids:
         _add_edge(model, parent_id, node, event.forward_from(parent_id))
+    # Nodes of the graph the run started with get no line.
+    if not (is_new and model.nodes_started):
+        return None
+    parents = [model.label(parent_id) for parent_id in event.parent_ids]
+    text = f"added under {', '.join(parents)}" if parents else "added with no parent"
+    return model._line(event, text, "graph")
 
 
 def _on_node_removed(model: RunModel, event: events.NodeRemoved) -> LogLine | None:
@@ -168,11 +213,20 @@ def _removal_line(
     return model._line(event, text, "graph")
 
 
-def _on_edge_added(model: RunModel, event: events.EdgeAdded) -> None:
+def _on_edge_added(model: RunModel, event: events.EdgeAdded) -> LogLine | None:
     assert event.node_id is not None
     child = model.nodes.get(event.node_id)
-    if child is not None:
-        _add_edge(model, event.parent_id, child, event.forward)
+    if child is None:
+        return None
+    _add_edge(model, event.parent_id, child, event.forward)
+    # Edges of the graph the run started with get no line. One added later,
+    # like a removed one, can change when the child starts.
+    if not model.nodes_started:
+        return None
+    text = f"edge from {model.label(event.parent_id)} added"
+    if event.forward is not None:
+        text += f", forwards to {escape_control(event.forward)}"
+    return model._line(event, text, "graph")
 
 
 def _add_edge(
@@ -204,13 +258,33 @@ def _on_edge_removed(model: RunModel, event: events.EdgeRemoved) -> LogLine | No
     return model._line(event, f"edge from {parent_label} removed", "graph")
 
 
+def _clear_attempt(node: NodeView) -> None:
+    """Forget the timing, error and reason of the node's last attempt, which
+    ended, so that they do not show as those of the attempt to come."""
+    node.ready_at = None
+    node.started_at = None
+    node.finished_at = None
+    node.duration = None
+    node.chunk_count = 0
+    node.error = None
+    node.error_text = None
+    node.end_reason = None
+
+
 def _on_node_queued(model: RunModel, event: events.NodeQueued) -> None:
+    model.nodes_started = True
+    known = model.nodes.get(event.node_id or "")
+    # A node that ran before in this run (in a cycle) is queued again
+    # without a `NodeReset`.
+    if known is not None and known.state.is_finished:
+        _clear_attempt(known)
     node = model._node(event)
     if node is not None:
         node.ready_at = event.time
 
 
 def _on_node_started(model: RunModel, event: events.NodeStarted) -> None:
+    model.nodes_started = True
     known = model.nodes.get(event.node_id or "")
     # A node that did not wait in the ready queue was ready as it started.
     queued = known is not None and known.state is NodeState.READY
@@ -220,7 +294,9 @@ def _on_node_started(model: RunModel, event: events.NodeStarted) -> None:
     if not queued:
         node.ready_at = event.time
     node.runs = event.attempt
-    node.kwargs = tuple(event.kwargs_reprs())
+    node.kwargs = tuple(
+        (name, short_repr(value)) for name, value in event.kwargs.items()
+    )
     node.kwarg_types = {
         name: type(value).__name__ for name, value in event.kwargs.items()
     }
@@ -254,11 +330,11 @@ def _on_succeeded(model: RunModel, event: events.NodeSucceeded) -> LogLine | Non
         return None
     model._end_run(node, event)
     node.duration = event.duration
-    node.output_repr = event.output_repr
+    node.output_repr = short_repr(event.output)
     node.output_type = event.output_type
     node.chunk_count = event.chunk_count
     node.completions += 1
-    text = f"-> {escape_control(event.output_repr)}"
+    text = f"-> {escape_control(node.output_repr)}"
     return model._line(event, text, "result")
 
 
@@ -349,3 +425,11 @@ HANDLERS: dict[type[events.Event], Any] = {
     events.NodeCancelled: _on_cancelled,
     events.NodeSkipped: _on_skipped,
 }
+
+OTHER_RUN_HANDLERS: dict[type[events.Event], Any] = {
+    events.RunStarted: _on_other_run_started,
+    events.RunHeld: _on_other_run_held,
+    events.RunFinished: _on_other_run_finished,
+}
+"""Handlers of the events of runs other than the model's own. Only these
+run-level events give a Log line; the other events of those runs are dropped."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sysconfig
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from grafo_core.events import NodeState, short_repr
 
@@ -97,9 +97,10 @@ class LogLine:
         node_id: The node concerned, or `None` for run-wide lines.
         label: The node's label, or "" for run-wide lines.
         text: The text to show; control characters are already escaped.
-        kind: "chunk", "result", "error", "warning", "graph" (an edge
-            removed during the run, or a node removed after an error),
-            "skipped" (see `grafo_tui.skipped_lines`) or "run".
+        kind: "chunk", "result", "error", "warning", "graph" (a node or
+            edge added or an edge removed during the run, or a node removed
+            after an error), "skipped" (see `grafo_tui.skipped_lines`) or
+            "run".
         colour: The node's colour index, below `NODE_COLOURS`.
     """
 
@@ -109,6 +110,13 @@ class LogLine:
     text: str
     kind: str
     colour: int = 0
+
+
+class OtherRun(NamedTuple):
+    """A run that started while another run is on screen."""
+
+    description: str
+    started_at: float
 
 
 @dataclass(frozen=True, slots=True)

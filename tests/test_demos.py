@@ -273,7 +273,9 @@ def test_failures_running_node_finishes(headless_results) -> None:
     )
     assert "NodeSucceeded" in kinds_of(events, "warm_cache")
     assert "NodeStarted" not in kinds_of(events, "send_report")
-    assert "2 errors" in detail_of(events, "(run)", "RunFinished")
+    finished = [event for event in events if event.kind == "RunFinished"]
+    assert len(finished) == 1
+    assert "2 errors" in finished[0].detail
 
 
 def test_concurrency_script_runs_three_trees(headless_results) -> None:

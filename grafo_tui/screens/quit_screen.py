@@ -21,6 +21,7 @@ class QuitScreen(Dialog[bool]):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog") as dialog:
             dialog.border_title = "Quit"
+            dialog.border_subtitle = "y or Ctrl+Q to quit, Escape to stay"
             yield Static("A run is in progress. Stop it and quit?", id="question")
             with Horizontal(classes="buttons"):
                 yield Button("Quit", "error", id="quit")

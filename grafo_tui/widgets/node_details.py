@@ -112,7 +112,8 @@ class NodeDetails(VerticalScroll):
             _field(text, "chunks", str(node.chunk_count))
 
         self._add_timing(text, model, node)
-        if node.end_reason:
+        # The why row of a finished node already gives its reason.
+        if node.end_reason and not node.state.is_finished:
             _field(text, "reason", node.end_reason)
         if node.error_text:
             text.append("traceback\n", "bold")
@@ -126,7 +127,9 @@ class NodeDetails(VerticalScroll):
             _field(text, "blocking", f"the event loop, at {node.blocked_at}", style)
         # The engine's own frames sit above the node's coroutine in every chain.
         frames = [f for f in node.awaiting if not f[0].startswith(_ENGINE_DIR)]
-        if frames:
+        # While the node blocks the loop, its await chain cannot be read
+        # again, and the one read before the block is out of date.
+        if frames and node.blocked_at is None:
             file, line, function = frames[-1]
             _field(text, "awaiting", f"{short_location(file, line)} in {function}")
             for file, line, function in reversed(frames[-4:-1]):

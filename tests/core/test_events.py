@@ -325,3 +325,11 @@ async def test_node_added_names_class_and_declared_type():
         "custom": ("Custom", ""),
         "plain": ("Node", ""),
     }
+
+
+def test_short_repr_keeps_dict_keys_in_insertion_order():
+    value = {"sku": "apple", "quantity": 3, "urgent": True}
+    assert events.short_repr(value) == "{'sku': 'apple', 'quantity': 3, 'urgent': True}"
+    many = {f"k{index}": index for index in range(9, 0, -1)}
+    assert events.short_repr(many).startswith("{'k9': 9, 'k8': 8")
+    assert events.short_repr(many).endswith(", ...}")

@@ -124,7 +124,9 @@ async def test_palette_lists_screen_commands():
         assert "Pause" in titles
         assert "Add" in titles
         helps = {command.title: command.help for command in commands}
-        assert helps["Help"] == "Key ?"
+        assert helps["Help"] == "Help: the legend of state marks and every key (key ?)"
+        # Every entry of the app's own keys says what it does.
+        assert all(not help_text.startswith(" (key") for help_text in helps.values())
 
 
 async def test_tree_widget_in_app():

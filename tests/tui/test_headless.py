@@ -6,6 +6,7 @@ import importlib.util
 import io
 import os
 import pathlib
+import re
 import signal
 import subprocess
 import sys
@@ -124,6 +125,25 @@ def test_summary_per_script_run():
     assert code == 0
     assert "(run 0)" in out
     assert "(run 1)" in out
+
+
+def test_run_started_counts_one_root():
+    _, out, _ = headless(LoadSpec(PIPELINES / "load_default_build.py", None))
+    line = next(line for line in out.splitlines() if "RunStarted" in line)
+    assert line.endswith("  RunStarted  1 root, max_workers no limit")
+
+
+def test_concurrent_run_lines_name_run():
+    code, out, _ = headless(LoadSpec(PIPELINES / "headless_concurrent_runs.py", None))
+    titles = re.findall(r"^Run (\S+) \((first|second)\)$", out, re.MULTILINE)
+    assert code == 0
+    assert len(titles) == 2
+    lines = out.splitlines()
+    for run_id, description in titles:
+        name = f"run {description} ({run_id[:8]})"
+        for kind in ("RunStarted", "RunFinished"):
+            named = [line for line in lines if f"{name}  " in line and kind in line]
+            assert len(named) == 1, f"no {kind} line names {name}"
 
 
 def test_missing_file_exits_two(tmp_path):

@@ -186,18 +186,62 @@ def test_missing_name_lists_functions():
         assert name in message
 
 
+def test_missing_name_lists_only_callable_builders():
+    runner = PipelineRunner(LoadSpec(BUILDERS, "missing"))
+    with pytest.raises(LoadError) as caught:
+        runner.check()
+    message = str(caught.value)
+    assert "needs_arguments" not in message
+    assert "node_body" not in message
+
+
 def test_missing_name_in_file_without_functions(tmp_path):
     path = write(tmp_path, "empty.py", "VALUE = 1\n")
     with pytest.raises(LoadError) as caught:
         PipelineRunner(LoadSpec(path, "build")).check()
-    assert "defines no top-level functions" in str(caught.value)
+    assert "defines no top-level function that takes no arguments" in str(caught.value)
+
+
+def test_missing_name_with_build_suggests_build():
+    path = PIPELINES / "load_default_build.py"
+    with pytest.raises(LoadError) as caught:
+        PipelineRunner(LoadSpec(path, "nope")).check()
+    message = str(caught.value)
+    assert "pass the path alone to call build()" in message
+    assert "script" not in message
+
+
+def test_missing_name_without_build_suggests_script():
+    with pytest.raises(LoadError) as caught:
+        PipelineRunner(LoadSpec(BUILDERS, "nope")).check()
+    message = str(caught.value)
+    assert "pass the path alone to run the file as a script" in message
+    assert "build()" not in message
+
+
+@pytest.mark.parametrize(
+    ("parameters", "fragments"),
+    [
+        ("size", ["parameter 'size'", "Give 'size' a default value"]),
+        ("depth, *, width", ["parameters 'depth' and 'width'", "default values"]),
+    ],
+)
+def test_builder_parameters_message(tmp_path, parameters, fragments):
+    path = write(tmp_path, "sized.py", f"def build({parameters}):\n    pass\n")
+    with pytest.raises(LoadError) as caught:
+        PipelineRunner(LoadSpec(path, None)).check()
+    message = str(caught.value)
+    assert f"The function build() in {path}" in message
+    assert "calls it without arguments" in message
+    for fragment in fragments:
+        assert fragment in message
 
 
 @pytest.mark.parametrize(
     ("name", "fragment"),
     [
         ("NOT_A_FUNCTION", "is a value of type int, not a function"),
-        ("needs_arguments", "requires the arguments depth"),
+        ("needs_arguments", "has no default value for the parameter 'depth'"),
         ("node_body", "is an async generator function"),
     ],
 )

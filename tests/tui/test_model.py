@@ -296,3 +296,144 @@ def test_held_line_uses_the_short_run_title():
     shown = escape_control(reason)
     assert shown != reason
     assert line.text == f"run demo run (5deeac13) held: {shown}"
+
+
+def test_dict_output_keeps_insertion_order():
+    model = build()
+    order = {"sku": "apple", "quantity": 3, "weight_kg": 1.5, "urgent": True}
+    line = succeed(model, "a", output=order)
+    expected = "{'sku': 'apple', 'quantity': 3, 'weight_kg': 1.5, 'urgent': True}"
+    assert model.nodes["a"].output_repr == expected
+    assert line.text == f"-> {expected}"
+
+
+def test_kwargs_and_chunks_keep_dict_order():
+    model = build(roots=("g",))
+    value = {"z": 1, "a": 2}
+    model.apply(events.NodeStarted(RUN, "g", 100.0, 1, {"order": value}))
+    line = model.apply(events.ChunkEmitted(RUN, "g", 100.1, 0, value))
+    assert model.nodes["g"].kwargs == (("order", "{'z': 1, 'a': 2}"),)
+    assert line.text == "{'z': 1, 'a': 2}"
+
+
+def cancel_while_held(model, node_id, reason="cancelled from grafo-tui"):
+    model.apply(events.NodeStarted(RUN, node_id, 100.5, 1, {}))
+    model.apply(events.NodeCancelled(RUN, node_id, 100.8, 0.3, reason))
+    model.apply(events.RunHeld(RUN, None, 100.9, f"kept open to retry {node_id!r}"))
+
+
+def test_why_held_after_cancel():
+    model = build(("a", "b"))
+    cancel_while_held(model, "a")
+    text = model.why_not_running("b")
+    assert text.startswith("The run is held because a was cancelled")
+    assert "Waiting for parents to finish" not in text
+
+
+def test_why_child_of_cancelled_parent():
+    model = build(("a", "c"), roots=("a", "b"))
+    model.apply(events.NodeStarted(RUN, "b", 100.1, 1, {}))
+    model.apply(events.NodeStarted(RUN, "a", 100.1, 1, {}))
+    model.apply(events.NodeCancelled(RUN, "a", 100.3, 0.2, "stop"))
+    text = model.why_not_running("c")
+    assert text == (
+        "Its parent a was cancelled, so it starts only once that parent is retried (t)."
+    )
+
+
+def test_why_names_failure_and_timeout():
+    model = build(("a", "b"), roots=("a", "x", "y"))
+    model.apply(events.NodeStarted(RUN, "x", 100.0, 1, {}))
+    model.apply(events.NodeStarted(RUN, "y", 100.0, 1, {}))
+    model.apply(events.NodeFailed(RUN, "x", 100.5, 0.5, RuntimeError("no")))
+    model.apply(events.NodeTimedOut(RUN, "y", 100.6, 0.6, 0.6))
+    text = model.why_not_running("b")
+    assert text == "No new node starts because x failed and y timed out."
+
+
+def test_why_joins_many_failures_with_and():
+    roots = ("a", "w", "x", "y", "z")
+    model = build(("a", "b"), roots=roots)
+    for node_id in roots[1:]:
+        model.apply(events.NodeStarted(RUN, node_id, 100.0, 1, {}))
+        model.apply(events.NodeFailed(RUN, node_id, 100.5, 0.5, RuntimeError()))
+    text = model.why_not_running("b")
+    assert text == "No new node starts because w, x, y and 1 more failed."
+
+
+def test_reset_clears_last_attempt():
+    model = build()
+    model.apply(events.NodeStarted(RUN, "a", 100.2, 1, {}))
+    model.apply(events.NodeFailed(RUN, "a", 100.7, 0.5, ValueError("bad")))
+    model.apply(events.NodeReset(RUN, "a", 101.0, "retry of 'a'"))
+    model.apply(events.NodeQueued(RUN, "a", 101.0))
+    node = model.nodes["a"]
+    assert node.state is NodeState.READY
+    assert node.error is None
+    assert node.error_text is None
+    assert node.started_at is None
+    assert node.finished_at is None
+    assert node.duration is None
+    assert node.ready_at == 101.0
+    assert node.end_reason == "retry of 'a'"
+    assert node.runs == 1
+
+
+def test_requeue_clears_last_attempt():
+    model = build()
+    model.apply(events.NodeStarted(RUN, "a", 100.2, 1, {}))
+    model.apply(events.NodeCancelled(RUN, "a", 100.2, 0.0, "stop"))
+    model.apply(events.NodeQueued(RUN, "a", 101.0))
+    node = model.nodes["a"]
+    assert node.duration is None
+    assert node.started_at is None
+    assert node.end_reason is None
+
+
+def test_initial_graph_gives_no_graph_lines():
+    model = RunModel()
+    lines = [
+        model.apply(started(roots=("a",))),
+        model.apply(added("a", root=True)),
+        model.apply(added("b")),
+        model.apply(edge("a", "b")),
+    ]
+    assert [line for line in lines[1:] if line is not None] == []
+
+
+def test_edge_added_during_run_logged_on_child():
+    model = build(("a", "b"), ("b", "c"))
+    model.apply(events.NodeStarted(RUN, "a", 100.1, 1, {}))
+    line = model.apply(edge("c", "b", forward="reply"))
+    assert line is not None
+    assert line.node_id == "b"
+    assert line.text == "edge from c added, forwards to reply"
+    assert line.kind == "graph"
+
+
+def test_node_added_during_run_logged():
+    model = build()
+    model.apply(events.NodeQueued(RUN, "a", 100.1))
+    added_later = events.NodeAdded(
+        RUN, "n", 101.0, "n", "f", False, False, None, "", "", ("a",)
+    )
+    line = model.apply(added_later)
+    assert line is not None
+    assert line.node_id == "n"
+    assert line.text == "added under a"
+    assert line.kind == "graph"
+
+
+def test_why_retried_nodes_still_start():
+    model = build(("y", "c"), ("a", "b"), roots=("a", "x", "y"))
+    for node_id in ("x", "y"):
+        model.apply(events.NodeStarted(RUN, node_id, 100.0, 1, {}))
+        model.apply(events.NodeFailed(RUN, node_id, 100.5, 0.5, RuntimeError()))
+    model.apply(events.NodeSkipped(RUN, "c", 100.5, "parent 'y' failed"))
+    model.apply(events.RunPaused(RUN, None, 100.6))
+    model.apply(events.NodeReset(RUN, "y", 100.7, "retry of 'y'"))
+    model.apply(events.NodeReset(RUN, "c", 100.7, "retry of 'y'"))
+    model.apply(events.NodeQueued(RUN, "y", 100.7))
+    assert "paused" in model.why_not_running("y")
+    assert model.why_not_running("c").startswith("Waiting for parents to finish")
+    assert model.why_not_running("b") == "No new node starts because x failed."
