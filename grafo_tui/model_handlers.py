@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import traceback
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
+import grafo_core
 from grafo_core import events
 from grafo_core.events import NodeState, short_repr
 from grafo_tui.model_views import (
@@ -351,11 +353,32 @@ def _on_failed(model: RunModel, event: events.NodeFailed) -> LogLine | None:
     return model._line(event, f"failed: {error_summary(event.error)}", "error")
 
 
+_ENGINE_DIR = os.path.dirname(grafo_core.__file__) + os.sep
+
+
 def _traceback_text(error: BaseException) -> str:
+    """Return the formatted traceback of a node's error, without the
+    engine's frames that lead into the node's own code."""
     try:
-        return "".join(traceback.format_exception(error)).rstrip()
-    except Exception:  # format_exception calls str(), which may raise
+        report = traceback.TracebackException.from_exception(error)
+        chained: traceback.TracebackException | None = report
+        while chained is not None:
+            _drop_engine_frames(chained)
+            chained = chained.__cause__ or chained.__context__
+        return "".join(report.format()).rstrip()
+    except Exception:  # formatting calls str(), which may raise
         return error_summary(error)
+
+
+def _drop_engine_frames(report: traceback.TracebackException) -> None:
+    """Drop the leading frames in grafo_core; keep them all when the error
+    comes from the engine itself (a type check, an injected fault)."""
+    stack = report.stack
+    for index, frame in enumerate(stack):
+        if not frame.filename.startswith(_ENGINE_DIR):
+            if index:
+                report.stack = traceback.StackSummary.from_list(stack[index:])
+            return
 
 
 def _on_timed_out(model: RunModel, event: events.NodeTimedOut) -> LogLine | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from grafo_core import events
+from grafo_core import Node, TreeExecutor, events
 from grafo_core.events import NodeState
 from grafo_tui.model import RunModel, escape_control, format_chunk
 
@@ -437,3 +437,19 @@ def test_why_retried_nodes_still_start():
     assert "paused" in model.why_not_running("y")
     assert model.why_not_running("c").startswith("Waiting for parents to finish")
     assert model.why_not_running("b") == "No new node starts because x failed."
+
+
+async def test_traceback_starts_at_the_node_code():
+    async def broken():
+        raise ValueError("broken input")
+
+    executor = TreeExecutor(roots=[Node(broken, uuid="a")])
+    model = RunModel()
+    executor.subscribe(model.apply)
+    await executor.run()
+    text = model.nodes["a"].error_text
+    frames = [line for line in text.splitlines() if line.lstrip().startswith("File")]
+    assert frames
+    assert __file__ in frames[0]
+    assert "grafo_core" not in text
+    assert text.endswith("ValueError: broken input")
