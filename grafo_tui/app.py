@@ -308,6 +308,12 @@ class GrafoApp(DebugCommands, App[None]):
             self._last_refresh = time.monotonic()
             self._dirty = False
             self.refresh_views()
+        elif since >= TICK and self.model.is_started and not self.model.is_finished:
+            # Paused or held with nothing running: only the clock moves.
+            self._last_refresh = time.monotonic()
+            self.status_line.show(
+                self.model, ended=self.pipeline_ended, reloading=self.reloading
+            )
 
     def refresh_views(self) -> None:
         """Redraw the tree, the details and the status line from the model."""

@@ -135,3 +135,24 @@ async def test_tree_widget_in_app():
         await drained(app, pilot)
         assert isinstance(app.query_one("#tree"), TaskTree)
         assert app.selected_id == "a"
+
+
+async def test_clock_moves_while_paused_with_nothing_running():
+    now = [1.0]
+    items = [
+        ExecutorAttached(None),
+        events.RunStarted("paused", None, 1.0, "", ("a",), None),
+        events.RunPaused("paused", None, 1.0, "paused by the caller"),
+        events.NodeAdded("paused", "a", 1.0, "a", "f", False, True, None, "", ""),
+        events.NodeQueued("paused", "a", 1.0),
+    ]
+    app = GrafoApp(FakeRunner(items), clock=lambda: now[0])
+    async with app.run_test() as pilot:
+        await drained(app, pilot)
+        assert "0.00s" in str(app.status_line.render())
+        now[0] = 8.0
+        for _ in range(20):
+            await pilot.pause(0.05)
+            if "7.00s" in str(app.status_line.render()):
+                break
+        assert "7.00s" in str(app.status_line.render())
