@@ -272,6 +272,10 @@ async def test_hide_finished_keeps_failures():
         tree.set_hide_finished(True)
         await pilot.pause()
         assert set(tree.placements) == {"a", "c"}
+        assert tree.border_subtitle == "2 hidden, h shows them"
+        tree.set_hide_finished(False)
+        await pilot.pause()
+        assert tree.border_subtitle == ""
 
 
 def form(**changes):
