@@ -28,6 +28,8 @@ class OutputRoute:
     def __init__(self, put: Callable[[Any], None], *, reads_input: bool) -> None:
         self.put = put
         self.partial = {"stdout": "", "stderr": ""}
+        # Whether the last text sent for each stream ended a line.
+        self.line_ended = {"stdout": True, "stderr": True}
         self.reads_input = reads_input
         """Whether the thread may read sys.stdin, true when no screen uses the
         terminal."""
@@ -38,11 +40,20 @@ class OutputRoute:
         self.partial[stream] = tail
         if newline:
             self.put(OutputWritten(head + newline, stream))
+            self.line_ended[stream] = True
 
     def flush(self, stream: str) -> None:
         if self.partial[stream]:
             self.put(OutputWritten(self.partial[stream], stream))
             self.partial[stream] = ""
+            self.line_ended[stream] = False
+
+    def end_line(self, stream: str) -> None:
+        """End the current line of `stream`, if text is waiting on it."""
+        self.flush(stream)
+        if not self.line_ended[stream]:
+            self.put(OutputWritten("\n", stream))
+            self.line_ended[stream] = True
 
 
 _routes: dict[int, OutputRoute] = {}
@@ -116,6 +127,9 @@ class _ThreadInputProxy:
     def _check(self) -> None:
         route = _routes.get(threading.get_ident())
         if route is not None and not route.reads_input:
+            # The prompt `input()` wrote ends its line here, or the next
+            # print would join it.
+            route.end_line("stdout")
             raise EOFError(INPUT_MESSAGE)
 
     def fileno(self) -> int:

@@ -405,6 +405,12 @@ def test_input_in_pipeline_fails_with_clear_message():
     assert "asked for input" in str(ended[-1].error)
 
 
+def test_refused_prompt_ends_its_line():
+    messages = run_to_end(LoadSpec(PIPELINES / "runner_asks_then_prints.py", None))
+    texts = [m.text for m in of_type(messages, OutputWritten) if m.stream == "stdout"]
+    assert "".join(texts).startswith("name? \nline after the prompt\n")
+
+
 def test_tree_sent_after_graph_queued():
     runner = PipelineRunner(LoadSpec(PIPELINES / "app_layered.py", None))
     runner.check()
