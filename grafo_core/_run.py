@@ -603,9 +603,10 @@ class Run(GraphChanges, RunControl):
     def _skip_descendants(self, node: Node[Any], reason: str) -> None:
         entries = self.entries
         seen = {node}
-        stack = list(node._children)
-        while stack:
-            child = stack.pop()
+        # Breadth-first, so the skips come in the children's order.
+        queue = deque(node._children)
+        while queue:
+            child = queue.popleft()
             if child in seen:
                 continue
             seen.add(child)
@@ -614,7 +615,7 @@ class Run(GraphChanges, RunControl):
                 if entry in self.ready:
                     self.ready.remove(entry)
                 self._skip(entry, reason)
-            stack.extend(child._children)
+            queue.extend(child._children)
 
 
 def _not_started(task: asyncio.Task[Any]) -> bool:

@@ -147,13 +147,21 @@ class RunControl:
     def _retry_within(self, entry: Entry, others: list[Entry], reason: str) -> None:
         """Reset `entry`'s descendants that no node of `others` blocks, and let
         them start even though the run stays stopped for the rest."""
-        blocked = set()
+        blocked: dict[Node[Any], Entry] = {}
         for other in others:
-            blocked.update(_descendants(other.node))
+            for descendant in _descendants(other.node):
+                blocked.setdefault(descendant, other)
         scope = [entry]
         for descendant in _descendants(entry.node):
             child_entry = self.entries.get(descendant)
-            if child_entry is None or descendant in blocked:
+            if child_entry is None:
+                continue
+            blocker = blocked.get(descendant)
+            if blocker is not None:
+                if child_entry.state is NodeState.SKIPPED:
+                    # Its skip may name the retried node: name what blocks it.
+                    label = blocker.node.label
+                    self._skip(child_entry, f"ancestor {label!r} {_ended(blocker)}")
                 continue
             if child_entry.state is NodeState.SKIPPED:
                 self._reset(child_entry, reason)
@@ -162,8 +170,9 @@ class RunControl:
         if self.stopping:
             self.retrying.update(scope)
             first = others[0]
-            ended = "timed out" if first.state is NodeState.TIMED_OUT else "failed"
-            self.stop_reason = f"the run stopped after {first.node.label!r} {ended}"
+            self.stop_reason = (
+                f"the run stopped after {first.node.label!r} {_ended(first)}"
+            )
         if self._can_start(entry.node):
             self._make_ready(entry)
 
@@ -216,3 +225,7 @@ def _descendants(node: Node[Any]) -> set[Node[Any]]:
             found.add(child)
             stack.extend(child._children)
     return found
+
+
+def _ended(entry: Entry) -> str:
+    return "timed out" if entry.state is NodeState.TIMED_OUT else "failed"

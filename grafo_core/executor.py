@@ -445,6 +445,14 @@ class TreeExecutor:
         target = self._resolve(node)
         if run.retry(target):
             return True
+        if run.stopping and not run.stopped_by_failure:
+            logger.warning(
+                "retry ignored: run %r is stopping (stop_tree() or a cancel), "
+                "so node %r cannot run again",
+                self._name,
+                target.uuid,
+            )
+            return False
         logger.warning(
             "retry ignored: node %r is %s, not failed, timed out or cancelled",
             target.uuid,

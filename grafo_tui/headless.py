@@ -11,6 +11,7 @@ from grafo_core import events
 from grafo_core.events import NodeState, OrderedRepr
 from grafo_tui.export import RunExporter
 from grafo_tui.loader import LoadError, LoadSpec
+from grafo_tui.model_handlers import run_title
 from grafo_tui.output_capture import OutputWritten
 from grafo_tui.pipeline_messages import ExecutorAttached, Notice, PipelineEnded
 from grafo_tui.runner import PipelineRunner
@@ -90,12 +91,8 @@ class _RunRecord:
         return record.label if record is not None else node_id
 
     def title(self) -> str:
-        """Return ``run NAME (ID)`` as the screen's Log does, the id cut to 8
-        characters when it is longer than 12."""
-        run_id = self.run_id if len(self.run_id) <= 12 else self.run_id[:8]
-        if self.description:
-            return f"run {self.description} ({run_id})"
-        return f"run {run_id}"
+        """Return ``run NAME (ID)`` as the screen's Log does."""
+        return run_title(self.run_id, self.description)
 
 
 class HeadlessPrinter:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import traceback
+import uuid
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
@@ -43,11 +44,20 @@ def _run_title(model: RunModel) -> str:
 
 
 def run_title(run_id: str, description: str) -> str:
-    """Return ``run NAME (ID)``, with the id cut to 8 characters when long."""
-    short_id = run_id if len(run_id) <= 12 else run_id[:8]
+    """Return ``run NAME (ID)``. A generated UUID4 id is cut to its first 8
+    characters; an id the caller chose is shown whole, since two of them may
+    share their start."""
+    short_id = run_id[:8] if _is_uuid(run_id) else escape_control(run_id)
     if description:
         return f"run {escape_control(description)} ({short_id})"
     return f"run {short_id}"
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        return str(uuid.UUID(text)) == text
+    except ValueError:
+        return False
 
 
 def _on_run_finished(model: RunModel, event: events.RunFinished) -> LogLine:

@@ -296,3 +296,79 @@ async def test_breakpoint_on_an_unknown_id_warns(caplog):
     assert warnings[0].startswith("set_breakpoint('rael'): executor")
     assert warnings[1].startswith("inject_fault('rael'): executor")
     assert "rael" in executor.breakpoints
+
+
+async def test_partial_retry_names_the_failure_that_still_blocks():
+    broken = [True]
+
+    async def flaky():
+        if broken[0]:
+            raise ConnectionError("service down")
+        return "fixed"
+
+    async def too_slow():
+        await asyncio.sleep(1)
+
+    first = make("first", flaky)
+    slow = make("slow", too_slow, timeout=0.02)
+    shared = make("shared")
+    await first.connect(shared)
+    await slow.connect(shared)
+    executor = TreeExecutor(roots=[first, slow], stop_on_error=False)
+    executor.hold_on_error = True
+    recorder = Recorder(executor)
+    task = asyncio.create_task(executor.run())
+    await wait_for(lambda: recorder.of(events.RunHeld))
+    assert recorder.of(events.NodeSkipped, "shared")[0].reason == (
+        "ancestor 'first' failed"
+    )
+    broken[0] = False
+    assert executor.retry("first") is True
+    await wait_for(lambda: recorder.of(events.NodeSucceeded, "first"))
+    assert executor.state("shared") is NodeState.SKIPPED
+    assert recorder.of(events.NodeSkipped, "shared")[-1].reason == (
+        "ancestor 'slow' timed out"
+    )
+    executor.release()
+    await task
+
+
+async def test_skipped_descendants_come_in_child_order():
+    async def explode():
+        raise ValueError("bad")
+
+    root = make("root", explode)
+    for name in ("d", "e", "f"):
+        await root.connect(make(name))
+    executor = TreeExecutor(roots=[root])
+    recorder = Recorder(executor)
+    await executor.run()
+    assert [event.node_id for event in recorder.of(events.NodeSkipped)] == [
+        "d",
+        "e",
+        "f",
+    ]
+
+
+async def test_retry_while_stopping_says_why(caplog):
+    gate = Gate()
+
+    async def explode():
+        raise ValueError("bad")
+
+    executor = TreeExecutor(
+        roots=[make("broken", explode), gated("holder", gate)], stop_on_error=False
+    )
+    executor.hold_on_error = True
+    recorder = Recorder(executor)
+    task = asyncio.create_task(executor.run())
+    await gate.entered.wait()
+    await wait_for(lambda: recorder.of(events.NodeFailed, "broken"))
+    stopping = asyncio.create_task(executor.stop_tree())
+    await asyncio.sleep(0)
+    with caplog.at_level("WARNING", logger="grafo_core"):
+        assert executor.retry("broken") is False
+    assert "is stopping" in caplog.records[-1].getMessage()
+    gate.opened.set()
+    await stopping
+    await task

@@ -453,3 +453,10 @@ async def test_traceback_starts_at_the_node_code():
     assert __file__ in frames[0]
     assert "grafo_core" not in text
     assert text.endswith("ValueError: broken input")
+
+
+def test_chosen_run_ids_are_shown_whole():
+    model = RunModel()
+    line = model.apply(events.RunStarted("nightly-import-A", None, 1.0, "", (), None))
+    assert line is not None
+    assert line.text == "run nightly-import-A started"
