@@ -125,9 +125,14 @@ def _other_run_line(model: RunModel, event: events.Event, text: str) -> LogLine:
     )
 
 
-def _on_paused(model: RunModel, event: events.Event) -> None:
+def _on_paused(model: RunModel, event: events.Event) -> LogLine:
     model.paused = isinstance(event, events.RunPaused)
     model.paused_at = event.node_id if model.paused else None
+    if isinstance(event, events.RunPaused):
+        text = f"{_run_title(model)} paused: {escape_control(event.reason)}"
+    else:
+        text = f"{_run_title(model)} resumed"
+    return model._line(event, text, "run")
 
 
 def _on_held(model: RunModel, event: events.RunHeld) -> LogLine:

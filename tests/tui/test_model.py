@@ -460,3 +460,13 @@ def test_chosen_run_ids_are_shown_whole():
     line = model.apply(events.RunStarted("nightly-import-A", None, 1.0, "", (), None))
     assert line is not None
     assert line.text == "run nightly-import-A started"
+
+
+def test_pause_and_resume_are_logged():
+    model = build()
+    paused = model.apply(events.RunPaused(RUN, None, 101.0, "paused by the caller"))
+    resumed = model.apply(events.RunResumed(RUN, None, 102.0))
+    assert paused is not None
+    assert paused.text == "run demo run (run-1) paused: paused by the caller"
+    assert resumed is not None
+    assert resumed.text == "run demo run (run-1) resumed"
