@@ -24,7 +24,12 @@ from grafo_core.events import NodeState
 from grafo_tui.debug_commands import DEBUG_BINDINGS, WHERE_INTERVAL, DebugCommands
 from grafo_tui.model import LogLine, RunModel
 from grafo_tui.output_capture import OutputWritten, route_pipeline_writes
-from grafo_tui.pipeline_messages import ExecutorAttached, Notice, PipelineEnded
+from grafo_tui.pipeline_messages import (
+    ExecutorAttached,
+    Notice,
+    PipelineEnded,
+    RunLeftScreen,
+)
 from grafo_tui.runner import PipelineRunner
 from grafo_tui.screens.add_node_screen import AUTO, AddNodeScreen, AddRequest
 from grafo_tui.screens.help_screen import HelpScreen
@@ -362,6 +367,8 @@ class GrafoApp(DebugCommands, App[None]):
             self.pipeline_ended = False
             self.reloading = False
             self.note_run_attached()
+        elif isinstance(item, RunLeftScreen):
+            self.note_run_left_screen(item, log_lines)
         elif isinstance(item, PipelineEnded):
             self.pipeline_ended = True
             self.reloading = False
@@ -486,7 +493,7 @@ class GrafoApp(DebugCommands, App[None]):
         if self.model.paused:
             self._submit("resume the run", lambda ex: ex.resume())
         else:
-            self._submit("pause the run", lambda ex: ex.pause())
+            self._submit("pause the run", self.pause_run)
 
     def action_step(self) -> None:
         if not self._run_takes_commands("step"):
@@ -592,6 +599,12 @@ class GrafoApp(DebugCommands, App[None]):
 
     async def _stop_and_exit(self) -> None:
         await asyncio.to_thread(self.runner.stop)
-        # As with --headless: 1 when a node of the pipeline failed or timed out.
-        failed = self._nodes_failed or self._model_has_failures()
+        # As with --headless: 1 when a node of the pipeline failed or timed
+        # out. The runner's count covers the runs that left the screen, and
+        # it is there even when the pass was stopped before `PipelineEnded`.
+        failed = (
+            self._nodes_failed
+            or self._model_has_failures()
+            or getattr(self.runner, "failed_nodes", 0) > 0
+        )
         self.exit(return_code=self.return_code or (1 if failed else 0))

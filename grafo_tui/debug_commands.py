@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
+import logging
 import pathlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +19,8 @@ from grafo_core import events
 from grafo_core.events import NodeState
 from grafo_tui.export import ExportError, RunExporter
 from grafo_tui.model import RETRYABLE, LogLine, NodeView
+from grafo_tui.model_handlers import run_title
+from grafo_tui.pipeline_messages import RunLeftScreen
 from grafo_tui.screens.fault_screen import FaultRequest, FaultScreen
 
 if TYPE_CHECKING:
@@ -92,6 +96,39 @@ _GRAPH_EVENTS = frozenset(
 """Events a run sends before its first node is queued or started: the first
 event of another type means the run's starting tree has arrived."""
 
+ENGINE_LOGGER = "grafo_core.executor"
+"""The logger of `grafo_core.TreeExecutor`, which warns when `set_breakpoint`
+gets an id that no node of the tree has yet."""
+
+
+class _ThreadFilter(logging.Filter):
+    """Drop the records logged on the thread that created the filter."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._thread_id = threading.get_ident()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.thread != self._thread_id
+
+
+@contextlib.contextmanager
+def _quiet_engine_warnings() -> Iterator[None]:
+    """Drop what the executor logs on this thread inside the block.
+
+    The app sets breakpoints on ids a new tree may lack, which the engine
+    allows and warns about in case of a typo. The app reports those ids in a
+    toast and the Log itself, and the warning, written to the pipeline's
+    stderr, would show in the Output tab as if the pipeline had printed it.
+    """
+    logger = logging.getLogger(ENGINE_LOGGER)
+    quiet = _ThreadFilter()
+    logger.addFilter(quiet)
+    try:
+        yield
+    finally:
+        logger.removeFilter(quiet)
+
 
 class DebugCommands:
     """Actions of `GrafoApp` for debugging a run; mixed into the app class.
@@ -102,6 +139,11 @@ class DebugCommands:
             never changed in place.
         starts_paused: Whether the runs of the current pass of the pipeline
             start paused; read by the pipeline thread too.
+
+    The screen shows the run that started last. A run still going when
+    another one starts has no key that reaches it any more, so the app lets
+    it go: it stops holding it after failures, removes its breakpoints and
+    resumes it if the app had paused it.
     """
 
     export_dir: pathlib.Path
@@ -126,6 +168,13 @@ class DebugCommands:
         self._tree_check_due = False
         self._where_future = None
         self._where_view = None
+        # Touched only on the pipeline thread. `_screen_run` is the run
+        # prepared last, which is the one on screen. `_screen_run_paused`
+        # tells whether the app paused it (start paused, the p key or a
+        # breakpoint) with no resume since.
+        self._screen_run: Any = None
+        self._screen_run_paused = False
+        self._stop_watching_pauses: Callable[[], None] = lambda: None
 
     def record_items(self: GrafoApp, items: list[Any]) -> None:
         """Keep drained queue items for the export key, up to `MAX_RECORD`."""
@@ -179,7 +228,8 @@ class DebugCommands:
         enabled = node_id not in self.breakpoints
 
         def set_breakpoint(executor: Any) -> None:
-            executor.set_breakpoint(node_id, enabled=enabled)
+            with _quiet_engine_warnings():
+                executor.set_breakpoint(node_id, enabled=enabled)
 
         if self.model.is_finished:
             # The next run gets it from `prepare_run`. A script that runs
@@ -220,10 +270,70 @@ class DebugCommands:
         # prepared too. grafo-tui runs one pipeline per process.
         if located is not None and located[1] != threading.get_ident():
             return
-        for node_id in self.breakpoints:
-            executor.set_breakpoint(node_id)
+        self._let_go_of_screen_run(executor)
+        # An id the tree lacks still pauses a node added later with that id.
+        with _quiet_engine_warnings():
+            for node_id in self.breakpoints:
+                executor.set_breakpoint(node_id)
         if self.starts_paused:
             executor.pause()
+        self._screen_run = executor
+        self._screen_run_paused = self.starts_paused
+        self._stop_watching_pauses = executor.subscribe(self._note_pause)
+
+    def _let_go_of_screen_run(self: GrafoApp, new_run: Any) -> None:
+        """Let the run on screen go on by itself when `new_run` takes its
+        place while it is still going; call on the pipeline thread.
+
+        Every run of the pipeline thread runs on its one event loop, so the
+        calls here reach the old run on its own loop.
+        """
+        self._stop_watching_pauses()
+        self._stop_watching_pauses = lambda: None
+        old_run, self._screen_run = self._screen_run, None
+        if old_run is None or old_run is new_run or not old_run.is_running:
+            return
+        # Cleared first, so that resuming does not stop at one again.
+        for node_id in self.breakpoints:
+            old_run.set_breakpoint(node_id, enabled=False)
+        if getattr(self.runner, "hold_on_error", False):
+            # A run held open after a failure ends at once.
+            old_run.hold_on_error = False
+        resumed = self._screen_run_paused and old_run.is_paused
+        if resumed:
+            old_run.resume()
+        message = RunLeftScreen(
+            old_run.name, old_run.description, resumed, time.monotonic()
+        )
+        self.runner.queue.put(message)
+
+    def _note_pause(self: GrafoApp, event: Any) -> None:
+        """Record the breakpoint pauses and the resumes of the run on screen,
+        as its engine subscriber."""
+        kind = type(event)
+        if kind is events.RunPaused and event.node_id is not None:
+            self._screen_run_paused = True  # at one of the app's breakpoints
+        elif kind is events.RunResumed:
+            self._screen_run_paused = False
+
+    def pause_run(self: GrafoApp, executor: Any) -> None:
+        """Pause the run on screen for the p key; call on the pipeline thread."""
+        executor.pause()
+        if executor is self._screen_run:
+            self._screen_run_paused = True
+
+    def note_run_left_screen(
+        self: GrafoApp, message: RunLeftScreen, log_lines: list[LogLine]
+    ) -> None:
+        """Say in the Log that a run still going left the screen."""
+        title = run_title(message.run_id, message.description)
+        if message.resumed:
+            text = f"{title} is not on screen now, so it is resumed and runs on"
+        else:
+            text = f"{title} is not on screen now, so it runs on"
+        text += " without holding or pausing."
+        moment = self.model.elapsed(message.time)
+        log_lines.append(LogLine(moment, None, "", text, "run"))
 
     def note_pass_starting(self: GrafoApp, *, paused: bool) -> None:
         """Record that the pipeline runs again; call before `runner.rerun()`."""

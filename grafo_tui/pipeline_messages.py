@@ -23,13 +23,33 @@ class ExecutorAttached:
 
 
 @dataclass(frozen=True, slots=True)
+class RunLeftScreen:
+    """A run still going is no longer on the screen, because another run
+    started, so the app stopped holding or pausing it.
+
+    Attributes:
+        run_id: The run's `TreeExecutor.name`.
+        description: The run's `TreeExecutor.description`.
+        resumed: Whether the app had paused the run and resumed it now.
+        time: `time.monotonic()` when the app let the run go.
+    """
+
+    run_id: str
+    description: str
+    resumed: bool
+    time: float
+
+
+@dataclass(frozen=True, slots=True)
 class PipelineEnded:
     """The file's work is over (every run done), or it failed.
 
     Attributes:
         error: A load or script error to show before exiting non-zero, or
             `None`.
-        failed_nodes: Nodes that failed or timed out, summed over all runs.
+        failed_nodes: Nodes whose last state in their run is failed or
+            timed out, summed over all runs of the pass. A node removed
+            while failed or timed out counts too.
     """
 
     error: LoadError | None

@@ -14,6 +14,7 @@ from typing import Any
 
 import grafo_core
 from grafo_core import events
+from grafo_core.events import NodeState
 from grafo_tui.backpressure import ThrottledPut
 from grafo_tui.loader import (
     LoadError,
@@ -37,6 +38,46 @@ STOP = "stop"
 
 _GRAPH_EVENTS = frozenset({events.RunStarted, events.NodeAdded, events.EdgeAdded})
 """The events that describe a run's graph before its first node starts."""
+
+_FAILED_STATES = frozenset({NodeState.FAILED, NodeState.TIMED_OUT})
+
+
+class FailedNodeCounter:
+    """An engine subscriber that counts the nodes whose last state in their
+    run is failed or timed out, summed over every run it is subscribed to.
+
+    A node counts once per run however often it failed, and stops counting
+    when a retry makes it succeed. A node removed while failed or timed out
+    still counts, as it does in the screen's status line.
+    """
+
+    def __init__(self) -> None:
+        self.count = 0
+        """The number of such nodes; the pipeline thread alone changes it."""
+        # Run id -> ids of the nodes failed or timed out now, in the latest
+        # run under that id (an executor that runs again keeps its name).
+        self._failed: dict[str, set[str]] = {}
+
+    def __call__(self, event: events.Event) -> None:
+        kind = type(event)
+        state = events.STATE_AFTER.get(kind)
+        if state is None:
+            if kind is events.RunStarted:
+                self._failed[event.run_id] = set()
+            elif kind is events.NodeRemoved:
+                # Forget the node without lowering the count: it ended failed.
+                self._failed.get(event.run_id, set()).discard(event.node_id)
+            return
+        failed = self._failed.get(event.run_id)
+        if failed is None:
+            return
+        if state in _FAILED_STATES:
+            if event.node_id not in failed:
+                failed.add(event.node_id)
+                self.count += 1
+        elif event.node_id in failed:
+            failed.discard(event.node_id)
+            self.count -= 1
 
 
 class PipelineThreadMixin:
@@ -76,7 +117,6 @@ class PipelineThreadMixin:
         submitted after the run still reach the executor on its own loop.
         """
         self._detach_all()
-        self._run_errors = []
         self._runs_started = 0
         self._run_tasks = set()
         pipeline = self._checked_pipeline
@@ -197,11 +237,10 @@ class PipelineThreadMixin:
             self._main_task = None
 
     def _end_pass(self, route: OutputRoute, error: LoadError | None) -> None:
-        failed_nodes = sum(len(errors) for errors in self._run_errors)
         route.flush("stdout")
         route.flush("stderr")
         self._finished = True
-        self.queue.put(PipelineEnded(error, failed_nodes))
+        self.queue.put(PipelineEnded(error, self._failed_nodes.count))
         self.tree_sent.set()  # a pass that ended has sent all it will send
 
     def _wait_for_command(self, runner: asyncio.Runner | None) -> str:
@@ -253,13 +292,16 @@ class PipelineThreadMixin:
         if self._module is not None:
             self.functions = async_functions_of(self._module)
         self.queue.put(ExecutorAttached(executor))
-        # The engine gives each run a new `errors` list before calling run
-        # observers and appends every failed or timed-out node to it.
-        self._run_errors.append(executor.errors)
         key = id(executor)
         if key not in self._attached:
             put = ThrottledPut(self.queue, lambda: self._stopping)
-            unsubscribe = executor.subscribe(put)
+            unsubscribe_put = executor.subscribe(put)
+            unsubscribe_counter = executor.subscribe(self._failed_nodes)
+
+            def unsubscribe() -> None:
+                unsubscribe_put()
+                unsubscribe_counter()
+
             self._attached[key] = (executor, unsubscribe)
             if not self.tree_sent.is_set():
                 self._watch_graph(executor)

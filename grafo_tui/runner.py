@@ -30,7 +30,12 @@ from grafo_tui.loader import (
 )
 from grafo_tui.output_capture import captured_output, remove_route
 from grafo_tui.pipeline_messages import Notice
-from grafo_tui.pipeline_thread import RERUN, STOP, PipelineThreadMixin
+from grafo_tui.pipeline_thread import (
+    RERUN,
+    STOP,
+    FailedNodeCounter,
+    PipelineThreadMixin,
+)
 
 __all__ = ["PipelineRunner"]
 
@@ -89,16 +94,29 @@ class PipelineRunner(PipelineThreadMixin):
         self._finished = False
         self._grafo_notice_sent = False
         self._in_pass = False
+        # Replaced by `rerun()` while no pass runs; changed by the pipeline
+        # thread's engine subscriptions.
+        self._failed_nodes = FailedNodeCounter()
 
         # Reset by every pass, and touched only on the pipeline thread.
         self._main_task: asyncio.Task[Any] | None = None
         self._run_tasks: set[asyncio.Task[Any]] = set()
         self._attached: dict[int, tuple[grafo_core.TreeExecutor, Callable[[], Any]]]
         self._attached = {}
-        self._run_errors: list[list[BaseException]] = []
         self._runs_started = 0
         self._pending: set[concurrent.futures.Future[Any]] = set()
         self._call_tasks: set[asyncio.Future[None]] = set()
+
+    @property
+    def failed_nodes(self) -> int:
+        """Number of nodes of the current or last pass whose last state in
+        their run is failed or timed out, summed over its runs.
+
+        `PipelineEnded` sends the same number. It is exact once the pass has
+        ended or `stop()` has returned, but a read while the pass runs may
+        miss the latest events.
+        """
+        return self._failed_nodes.count
 
     @property
     def finished(self) -> bool:
@@ -196,6 +214,8 @@ class PipelineRunner(PipelineThreadMixin):
                 return
             self._finished = False
             self._command = RERUN
+            # Failed nodes are counted per pass, and the next pass starts now.
+            self._failed_nodes = FailedNodeCounter()
             wake = self._wake
         if wake is not None:
             wake()

@@ -43,6 +43,9 @@ class NodeDetails(VerticalScroll):
         self.clock = clock
         self._body = Static(Text("Select a node in the tree."))
         self._shown = Text()
+        # The model and node id of the last node shown, to tell a node
+        # removed from the run on screen from one its tree never had.
+        self._shown_node: tuple[RunModel, str] | None = None
 
     def compose(self):
         yield self._body
@@ -53,8 +56,9 @@ class NodeDetails(VerticalScroll):
         if node_id is None:
             text = Text("Select a node in the tree.")
         elif node is None:
-            text = Text(f"Node {node_id} was removed.")
+            text = Text(self._describe_missing(model, node_id))
         else:
+            self._shown_node = (model, node_id)
             text = self._describe(model, node)
         if text != self._shown:
             # A layout pass resizes the scroll area. Lines of the same lengths
@@ -62,6 +66,15 @@ class NodeDetails(VerticalScroll):
             relayout = _line_lengths(text) != _line_lengths(self._shown)
             self._shown = text
             self._body.update(text, layout=relayout)
+
+    def _describe_missing(self, model: RunModel, node_id: str) -> str:
+        """Say why `node_id` has no details: the run on screen removed it, or
+        the selection is left from another run whose tree had it."""
+        printable_id = escape_control(node_id)
+        last = self._shown_node
+        if last is not None and last[0] is model and last[1] == node_id:
+            return f"Node {printable_id} was removed during this run."
+        return f"Node {printable_id} is not in this run's tree."
 
     def _describe(self, model: RunModel, node: NodeView) -> Text:
         text = Text()

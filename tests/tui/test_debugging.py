@@ -233,6 +233,19 @@ async def fix_and_retry(pilot) -> None:
     await wait_until(pilot, lambda: app.model.is_finished, "run finished")
 
 
+async def test_retried_success_exits_zero():
+    app = make_app(PIPELINES / "debug_flaky.py")
+    async with app.run_test(size=SIZE) as pilot:
+        await fix_and_retry(pilot)
+        await wait_until(pilot, lambda: app.pipeline_ended, "pipeline ended")
+        # The run's first error stays in its error count after the retry.
+        assert app.model.error_count == 1
+        assert state(app, "flaky") is NodeState.SUCCEEDED
+        await pilot.press("q")
+        await wait_until(pilot, lambda: not app.is_running, "app exited")
+    assert app.return_code == 0
+
+
 async def test_release_ends_held_run():
     app = make_app(PIPELINES / "debug_flaky.py")
     async with app.run_test(size=SIZE) as pilot:

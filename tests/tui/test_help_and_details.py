@@ -112,3 +112,23 @@ async def test_reset_reason_row_shown():
     model.apply(events.NodeReset(RUN, "a", 0.6, "retry of 'a'"))
     text = await shown_text(model, "a")
     assert "reason      retry of 'a'" in text
+
+
+async def test_missing_node_removed_during_run():
+    model = one_node_model()
+    details = NodeDetails(clock=lambda: 1.0)
+    async with DetailsApp(details).run_test():
+        details.show(model, "a")
+        model.apply(events.NodeRemoved(RUN, "a", 0.5))
+        details.show(model, "a")
+        assert details._shown.plain == "Node a was removed during this run."
+
+
+async def test_missing_node_not_in_next_run():
+    details = NodeDetails(clock=lambda: 1.0)
+    async with DetailsApp(details).run_test():
+        details.show(one_node_model(), "a")
+        next_model = RunModel()
+        next_model.apply(events.RunStarted("next", None, 2.0, "", ("b",), None))
+        details.show(next_model, "a")
+        assert details._shown.plain == "Node a is not in this run's tree."

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 import pathlib
+import sys
+import threading
 
 import pytest
 
+from grafo_core import Node, TreeExecutor
 from grafo_core.events import NodeState
 from grafo_tui import cli
 from grafo_tui.app import GrafoApp
+from grafo_tui.debug_commands import ENGINE_LOGGER, _quiet_engine_warnings
 from grafo_tui.loader import LoadSpec
 from grafo_tui.runner import PipelineRunner
 
@@ -158,6 +163,70 @@ async def test_breakpoint_on_missing_node_dropped(tmp_path):
         assert any("Breakpoint removed from second" in m for m in messages(app))
         assert any("Breakpoint removed from second" in t for t in log_texts(app))
         assert state(app, "renamed") is NodeState.SUCCEEDED
+
+
+class StderrHandler(logging.Handler):
+    """Write records to whatever sys.stderr is at the time, as Python's
+    last-resort handler does when logging has no handler configured."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        sys.stderr.write(self.format(record) + "\n")
+
+
+@pytest.fixture
+def engine_log_on_stderr():
+    """Send the engine's log records to sys.stderr, as outside pytest, whose
+    own handlers would otherwise take them."""
+    logger = logging.getLogger("grafo_core")
+    handler = StderrHandler(logging.WARNING)
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+
+
+@pytest.mark.usefixtures("engine_log_on_stderr")
+async def test_missing_breakpoint_warns_only_in_app(tmp_path):
+    path = tmp_path / "two_steps.py"
+    path.write_text(TWO_STEPS.format(second="second"))
+    app = make_app(path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.pipeline_ended, "pipeline ended")
+        await select(pilot, "second")
+        await pilot.press("b")
+        await pilot.pause()
+
+        path.write_text(TWO_STEPS.format(second="renamed"))
+        await rerun(pilot)
+        await wait_until(pilot, lambda: app.pipeline_ended, "second pass ended")
+        output = "".join(app.output_panel.lines)
+        assert "set_breakpoint" not in output
+        assert "has no node with that uuid" not in output
+        assert any("No node in the new tree" in m for m in messages(app))
+        # The engine still has it, for a node the run might have added.
+        assert "second" in app.runner.executor.breakpoints
+
+
+def test_quiet_engine_warnings_only_on_own_thread(caplog):
+    executor = TreeExecutor(roots=[Node(step_for_warnings, uuid="present")])
+    with caplog.at_level(logging.WARNING, logger=ENGINE_LOGGER):
+        with _quiet_engine_warnings():
+            executor.set_breakpoint("missing-here")
+            other = threading.Thread(
+                target=executor.set_breakpoint, args=("missing-there",)
+            )
+            other.start()
+            other.join()
+        executor.set_breakpoint("missing-after")
+    logged = " ".join(record.getMessage() for record in caplog.records)
+    assert "missing-here" not in logged
+    assert "missing-there" in logged
+    assert "missing-after" in logged
+
+
+async def step_for_warnings():
+    return None
 
 
 # --- starting paused --------------------------------------------------------------

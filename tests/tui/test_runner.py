@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import pathlib
 import queue
@@ -13,6 +14,7 @@ from grafo_core import Node, events
 from grafo_tui.loader import LoadSpec
 from grafo_tui.output_capture import OutputWritten
 from grafo_tui.pipeline_messages import ExecutorAttached, Notice, PipelineEnded
+from grafo_tui.pipeline_thread import FailedNodeCounter
 from grafo_tui.runner import PipelineRunner
 
 PIPELINES = pathlib.Path(__file__).parent / "pipelines"
@@ -117,6 +119,174 @@ def test_failed_nodes_counted():
 def test_no_failed_nodes_counted():
     messages = run_to_end(LoadSpec(PIPELINES / "runner_chunks.py", "build_passing"))
     assert messages[-1].failed_nodes == 0
+
+
+FAILURES = PIPELINES / "runner_failures.py"
+
+
+def is_held(message: object) -> bool:
+    return isinstance(message, events.RunHeld)
+
+
+def wait_for(future: concurrent.futures.Future) -> object:
+    return future.result(timeout=QUEUE_TIMEOUT)
+
+
+def node_event(kind: type, node_id: str, run_id: str = "run") -> events.Event:
+    """Return a per-node event whose extra fields do not matter to the count."""
+    extra = {
+        events.NodeAdded: ("label", "f", False, True, None, "", ""),
+        events.NodeQueued: (),
+        events.NodeStarted: (1, {}),
+        events.NodeSucceeded: (0.1, None, 0),
+        events.NodeFailed: (0.1, ValueError("broken")),
+        events.NodeTimedOut: (0.1, 0.1),
+        events.NodeReset: ("retry",),
+        events.NodeRemoved: (),
+    }[kind]
+    return kind(run_id, node_id, 1.0, *extra)
+
+
+def run_started(run_id: str = "run") -> events.RunStarted:
+    return events.RunStarted(run_id, None, 1.0, "", ("n",), None)
+
+
+def test_counter_counts_node_once_per_run():
+    counter = FailedNodeCounter()
+    counter(run_started())
+    for kind in (events.NodeFailed, events.NodeReset, events.NodeTimedOut):
+        counter(node_event(kind, "n"))
+    assert counter.count == 1
+
+
+def test_counter_drops_node_that_succeeds_after_reset():
+    counter = FailedNodeCounter()
+    counter(run_started())
+    for kind in (events.NodeFailed, events.NodeReset, events.NodeSucceeded):
+        counter(node_event(kind, "n"))
+    assert counter.count == 0
+
+
+def test_counter_keeps_removed_failed_node():
+    counter = FailedNodeCounter()
+    counter(run_started())
+    counter(node_event(events.NodeFailed, "n"))
+    counter(node_event(events.NodeRemoved, "n"))
+    assert counter.count == 1
+    # A new node that reuses the id is another node.
+    counter(node_event(events.NodeAdded, "n"))
+    counter(node_event(events.NodeFailed, "n"))
+    assert counter.count == 2
+
+
+def test_counter_sums_runs_of_one_executor():
+    counter = FailedNodeCounter()
+    for _ in range(2):
+        counter(run_started())
+        counter(node_event(events.NodeFailed, "n"))
+    assert counter.count == 2
+    counter(node_event(events.NodeSucceeded, "n"))
+    assert counter.count == 1
+
+
+def test_counter_ignores_events_before_run_started():
+    counter = FailedNodeCounter()
+    counter(node_event(events.NodeFailed, "n"))
+    assert counter.count == 0
+
+
+def test_retried_success_not_counted():
+    runner = PipelineRunner(LoadSpec(FAILURES, "build_fails_once"), hold_on_error=True)
+    runner.check()
+    runner.start()
+    try:
+        held = receive_until(runner, is_held)
+        assert [m.node_id for m in of_type(held, events.NodeFailed)] == ["flaky"]
+        assert wait_for(runner.submit(lambda executor: executor.retry("flaky")))
+        messages = receive_until(runner, is_ended)
+    finally:
+        runner.stop()
+    assert succeeded_ids(messages) == ["flaky", "report"]
+    assert messages[-1].failed_nodes == 0
+    assert runner.failed_nodes == 0
+
+
+def test_node_failing_twice_counted_once():
+    runner = PipelineRunner(
+        LoadSpec(FAILURES, "build_always_fails"), hold_on_error=True
+    )
+    runner.check()
+    runner.start()
+    try:
+        first = receive_until(runner, is_held)
+        assert wait_for(runner.submit(lambda executor: executor.retry("broken")))
+        second = receive_until(runner, is_held)
+        wait_for(runner.submit(lambda executor: executor.release()))
+        rest = receive_until(runner, is_ended)
+    finally:
+        runner.stop()
+    assert len(of_type(first + second, events.NodeFailed)) == 2
+    assert rest[-1].failed_nodes == 1
+
+
+def test_removed_failed_node_counted():
+    runner = PipelineRunner(
+        LoadSpec(FAILURES, "build_always_fails"), hold_on_error=True
+    )
+    runner.check()
+    runner.start()
+    try:
+        receive_until(runner, is_held)
+        removed = wait_for(runner.submit(lambda executor: executor.remove("broken")))
+        messages = receive_until(runner, is_ended)
+    finally:
+        runner.stop()
+    assert removed == ["broken"]
+    assert of_type(messages, events.NodeRemoved)
+    assert messages[-1].failed_nodes == 1
+
+
+def test_failed_nodes_known_after_stop_mid_run():
+    runner = PipelineRunner(
+        LoadSpec(FAILURES, "build_always_fails"), hold_on_error=True
+    )
+    runner.check()
+    runner.start()
+    try:
+        receive_until(runner, is_held)
+    finally:
+        runner.stop()
+    assert runner.failed_nodes == 1
+
+
+def test_failed_nodes_summed_over_runs_of_executor():
+    messages = run_to_end(LoadSpec(PIPELINES / "runner_two_failing_runs.py", None))
+    assert len(of_type(messages, events.RunStarted)) == 2
+    assert messages[-1].failed_nodes == 2
+
+
+def test_failed_nodes_of_concurrent_runs_counted():
+    messages = run_to_end(LoadSpec(PIPELINES / "off_screen_failure.py", None))
+    failed = of_type(messages, events.NodeFailed)
+    assert [(m.run_id, m.node_id) for m in failed] == [("alpha", "a1")]
+    assert messages[-1].failed_nodes == 1
+
+
+def test_rerun_counts_failed_nodes_afresh():
+    runner = PipelineRunner(LoadSpec(FAILURES, "build_fails_once"))
+    runner.check()
+    runner.start()
+    try:
+        first = receive_until(runner, is_ended)
+        runner.rerun()
+        second = receive_until(runner, is_ended)
+    finally:
+        runner.stop()
+    # The module is loaded again for the second pass, so flaky fails again
+    # there; each pass reports its own failed node.
+    assert first[-1].failed_nodes == 1
+    assert second[-1].failed_nodes == 1
+    assert runner.failed_nodes == 1
 
 
 # --- script mode ----------------------------------------------------------------
