@@ -127,7 +127,12 @@ class TaskTree(Tree[NodeView]):
         node = self.cursor_node
         if node is None or node.data is None:
             return None
-        return node.data.node_id
+        node_id = node.data.node_id
+        # Textual keeps the cursor on a cleared node until the next layout,
+        # so after `show_model` it may point into the previous run's tree.
+        if node not in self.placements.get(node_id, ()):
+            return None
+        return node_id
 
     def show_model(self, model: RunModel) -> None:
         """Show another run's model, dropping the previous tree.

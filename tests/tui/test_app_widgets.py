@@ -431,3 +431,15 @@ def test_form_accepts_forwarded_required_kwarg():
     request, errors = form(function=needs_value, kwargs_text="{}", forward_text="AUTO")
     assert errors == {}
     assert request.forward == "AUTO"
+
+
+async def test_selection_is_cleared_with_the_previous_tree():
+    tree = TaskTree()
+    model = model_of(("a", "b"))
+    async with WidgetApp(tree).run_test() as pilot:
+        tree.show_model(model)
+        await pilot.pause()
+        tree.move_cursor(tree.placements["b"][0])
+        assert tree.selected_id == "b"
+        tree.show_model(model_of(("x", "y")))
+        assert tree.selected_id is None
