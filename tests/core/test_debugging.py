@@ -14,6 +14,21 @@ from tests.core.helpers import Recorder, make, nap
 from tests.core.test_control import Gate, gated, wait_for
 
 
+def fails_while(broken: list[bool]):
+    """Return a node function that raises while `broken[0]` is true."""
+
+    async def flaky():
+        if broken[0]:
+            raise ConnectionError("service down")
+        return "fixed"
+
+    return flaky
+
+
+async def too_slow():
+    await asyncio.sleep(1)
+
+
 async def test_breakpoint_pauses_before_its_node():
     first, second, third = make("first"), make("second"), make("third")
     await first.connect(second)
@@ -210,14 +225,7 @@ async def test_breakpoint_pauses_again_after_a_cancel_at_it():
 
 async def test_retry_leaves_alone_what_another_failure_skipped():
     broken = [True]
-
-    async def flaky():
-        if broken[0]:
-            raise ConnectionError("service down")
-        return "fixed"
-
-    async def too_slow():
-        await asyncio.sleep(1)
+    flaky = fails_while(broken)
 
     first = make("first", flaky)
     slow = make("slow", too_slow, timeout=0.02)
@@ -248,11 +256,7 @@ async def test_retry_leaves_alone_what_another_failure_skipped():
 
 async def test_retry_of_the_last_failure_resumes_the_whole_run():
     broken = [True]
-
-    async def flaky():
-        if broken[0]:
-            raise ConnectionError("service down")
-        return "fixed"
+    flaky = fails_while(broken)
 
     first = make("first", flaky)
     healthy = make("healthy")
@@ -300,14 +304,7 @@ async def test_breakpoint_on_an_unknown_id_warns(caplog):
 
 async def test_partial_retry_names_the_failure_that_still_blocks():
     broken = [True]
-
-    async def flaky():
-        if broken[0]:
-            raise ConnectionError("service down")
-        return "fixed"
-
-    async def too_slow():
-        await asyncio.sleep(1)
+    flaky = fails_while(broken)
 
     first = make("first", flaky)
     slow = make("slow", too_slow, timeout=0.02)
