@@ -9,10 +9,12 @@ This is an ordinary script: `python demos/quickstart.py` runs it without the
 app, and `grafo-tui demos/quickstart.py` shows every executor it runs.
 
 Try:
-- Watch each node go waiting -> ready -> running -> succeeded.
+- Watch each node go from waiting to running to succeeded. A node whose
+  parents are done starts at once, so it is ready only while the run waits.
 - Start it paused with `grafo-tui --paused demos/quickstart.py`, or press R
   once it has ended to run it again paused. No node starts until you press s,
-  which starts one ready node at a time, or p, which resumes the run.
+  which starts one ready node at a time, or p, which resumes the run: then
+  each node goes waiting -> ready -> running -> succeeded.
 - Select `process`: the Node panel lists the page it received as `page`.
   Press f to filter the log to its events.
 """
