@@ -536,8 +536,8 @@ class TreeExecutor:
 
         Args:
             node: The node or its uuid.
-            cascade: Also remove the descendants that are left without any
-                parent once the node is gone.
+            cascade: Also remove the descendants that no root reaches once
+                the node is gone, as they could never run.
 
         Returns:
             The uuids removed, the node first.
@@ -648,20 +648,24 @@ def _check_max_workers(value: int | None) -> int | None:
 
 
 def _orphaned_descendants(target: Node[Any], roots: list[Node[Any]]) -> list[Node[Any]]:
-    """Return descendants of `target` whose every parent is removed with it.
-    A root is never one of them: it starts without a parent, even when a
-    cycle through `target` leads back to it."""
-    removed = {target}
+    """Return the descendants of `target` that no root reaches once `target`
+    is gone, breadth-first. A cycle below `target` with no other way in goes
+    too; a root never does."""
+    reached: set[Node[Any]] = set()
+    stack = [root for root in roots if root is not target]
+    while stack:
+        node = stack.pop()
+        if node not in reached and node is not target:
+            reached.add(node)
+            stack.extend(node._children)
     order: list[Node[Any]] = []
-    changed = True
-    while changed:
-        changed = False
-        frontier = [child for node in removed for child in node._children]
-        for child in frontier:
-            if child in removed or child in roots:
-                continue
-            if all(parent in removed for parent in child._parents):
-                removed.add(child)
-                order.append(child)
-                changed = True
+    seen = {target}
+    queue = deque(target._children)
+    while queue:
+        child = queue.popleft()
+        if child in seen or child in reached:
+            continue
+        seen.add(child)
+        order.append(child)
+        queue.extend(child._children)
     return order

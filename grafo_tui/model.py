@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, deque
 
 from grafo_core import events
 from grafo_core.events import NodeState
@@ -242,23 +242,26 @@ class RunModel:
         return samples
 
     def orphaned_by_removal(self, node_id: str) -> list[str]:
-        """Return the descendants that removing `node_id` leaves without any parent.
-
-        These are the nodes that `remove(node_id, cascade=True)` removes with it.
-        A root is never one: it needs no parent to start.
-        """
-        removed = {node_id}
-        pending = list(self._children(node_id))
+        """Return the descendants that no root reaches once `node_id` is gone,
+        breadth-first: the nodes that `remove(node_id, cascade=True)` removes
+        with it. A root is never one."""
+        reached: set[str] = set()
+        stack = [root_id for root_id in self.root_ids if root_id != node_id]
+        while stack:
+            current = stack.pop()
+            if current not in reached and current != node_id:
+                reached.add(current)
+                stack.extend(self._children(current))
         orphans: list[str] = []
-        while pending:
-            child_id = pending.pop(0)
-            child = self.nodes.get(child_id)
-            if child is None or child_id in removed or child.is_root:
+        seen = {node_id}
+        queue = deque(self._children(node_id))
+        while queue:
+            child_id = queue.popleft()
+            if child_id in seen or child_id in reached or child_id not in self.nodes:
                 continue
-            if all(parent_id in removed for parent_id in child.parents):
-                removed.add(child_id)
-                orphans.append(child_id)
-                pending.extend(self._children(child_id))
+            seen.add(child_id)
+            orphans.append(child_id)
+            queue.extend(self._children(child_id))
         return orphans
 
     def why_not_running(self, node_id: str) -> str:

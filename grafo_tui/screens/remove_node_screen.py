@@ -32,9 +32,9 @@ def describe_removal(model: RunModel, node_id: str) -> str:
             else f"{len(orphans)} descendants have"
         )
         lines.append(
-            f"{count} no other parent: {names}{more}. "
+            f"{count} no other way from a root: {names}{more}. "
             "'Remove with descendants' removes them too; "
-            "'Remove only this node' leaves them without a parent, so they never start."
+            "'Remove only this node' leaves them cut off, so they never start."
         )
     takers = _forward_takers(model, node_id, orphans)
     for child_id, parameter in takers[:4]:

@@ -375,3 +375,26 @@ def test_a_single_node_as_roots_is_explained():
 def test_roots_that_are_not_a_list_are_named():
     with pytest.raises(TypeError, match="got int: 5; pass a list"):
         TreeExecutor(roots=5)
+
+
+async def test_cascade_removes_a_cycle_that_only_the_node_reached():
+    root = make("root")
+    first = make("first")
+    second = make("second")
+    await root.connect(first)
+    await first.connect(second)
+    await second.connect(first)
+    executor = TreeExecutor(roots=[root])
+    removed = await executor.remove("root", cascade=True)
+    assert removed == ["root", "first", "second"]
+
+
+async def test_cascade_keeps_a_child_that_another_root_reaches():
+    top = make("top")
+    other = make("other")
+    shared = make("shared")
+    await top.connect(shared)
+    await other.connect(shared)
+    executor = TreeExecutor(roots=[top, other])
+    assert await executor.remove("top", cascade=True) == ["top"]
+    assert [parent.uuid for parent in shared.parents] == ["other"]

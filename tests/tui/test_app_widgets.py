@@ -346,7 +346,7 @@ def test_removal_description_counts_orphans():
     model.apply(events.NodeStarted(RUN, "b", 0.0, 1, {}))
     text = describe_removal(model, "b")
     assert "cancelled first" in text
-    assert "1 descendant has no other parent" in text
+    assert "1 descendant has no other way from a root" in text
     assert "c" in text
 
 

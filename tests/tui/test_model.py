@@ -470,3 +470,8 @@ def test_pause_and_resume_are_logged():
     assert paused.text == "run demo run (run-1) paused: paused by the caller"
     assert resumed is not None
     assert resumed.text == "run demo run (run-1) resumed"
+
+
+def test_orphans_of_removal_include_a_cycle_below():
+    model = build(("a", "b"), ("b", "c"), ("c", "b"), roots=("a",))
+    assert model.orphaned_by_removal("a") == ["b", "c"]
