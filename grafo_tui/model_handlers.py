@@ -44,9 +44,11 @@ def _run_title(model: RunModel) -> str:
 
 
 def run_title(run_id: str, description: str) -> str:
-    """Return ``run NAME (ID)``. A generated UUID4 id is cut to its first 8
-    characters; an id the caller chose is shown whole, since two of them may
-    share their start."""
+    """Return ``run NAME (ID)``.
+
+    A generated UUID4 id is cut to its first 8 characters. An id the caller
+    chose is shown whole, because two of them may start alike.
+    """
     short_id = run_id[:8] if _is_uuid(run_id) else escape_control(run_id)
     if description:
         return f"run {escape_control(description)} ({short_id})"
@@ -308,25 +310,18 @@ def _on_node_started(model: RunModel, event: events.NodeStarted) -> None:
     node = model._node(event)
     if node is None:
         return
-    if not queued:
-        node.ready_at = event.time
+    ready_at = node.ready_at if queued else event.time
+    _clear_attempt(node)
+    node.ready_at = ready_at
+    node.started_at = event.time
     node.runs = event.attempt
-    node.kwargs = tuple(
-        (name, short_repr(value)) for name, value in event.kwargs.items()
-    )
+    node.kwargs = tuple(event.kwargs_reprs())
     node.kwarg_types = {
         name: type(value).__name__ for name, value in event.kwargs.items()
     }
     node.spans.append(RunSpan(event.time))
     node.fault = None
     node.awaiting = ()
-    node.started_at = event.time
-    node.finished_at = None
-    node.duration = None
-    node.chunk_count = 0
-    node.error = None
-    node.error_text = None
-    node.end_reason = None
     model.held = None
     if model.paused_at == node.node_id:
         model.paused_at = None
