@@ -107,7 +107,7 @@ class RunControl:
         """Run a failed, timed-out or cancelled node again, with the nodes that
         its failure skipped; return whether the node was in such a state.
 
-        While another node's failure or timeout stands, only the retried node
+        While another node's failure or timeout remains, only the retried node
         and its descendants that do not descend from that other node run
         again; with `stop_on_error`, the rest of the run stays stopped.
         """

@@ -25,8 +25,8 @@ SUCCEEDED = NodeState.SUCCEEDED
 class GraphChanges:
     """The part of `Run` that takes graph changes into a run in progress.
 
-    Nodes call `on_edge_added` and `on_edge_removed` for each run that holds
-    them, so a change made by node code, a callback or the caller takes
+    Nodes call `on_edge_added` and `on_edge_removed` for each run that
+    contains them, so a change made by node code, a callback or the caller takes
     effect at once. The methods use the state that `Run.__init__` sets.
     """
 

@@ -169,9 +169,9 @@ class DebugCommands:
         self._where_future = None
         self._where_view = None
         # Touched only on the pipeline thread. `_screen_run` is the run
-        # prepared last, which is the one on screen. `_screen_run_paused`
-        # tells whether the app paused it (start paused, the p key or a
-        # breakpoint) with no resume since.
+        # prepared last, which is the one on screen. `_screen_run_paused` is
+        # true when the app paused it (start paused, the p key or a
+        # breakpoint) and nothing resumed it since.
         self._screen_run: Any = None
         self._screen_run_paused = False
         self._stop_watching_pauses: Callable[[], None] = lambda: None

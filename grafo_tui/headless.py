@@ -20,8 +20,8 @@ EXIT_OK = 0
 EXIT_NODES_FAILED = 1
 EXIT_LOAD_ERROR = 2
 EXIT_INTERRUPTED = 130
-# What a shell reports for a process that SIGPIPE killed (128 + 13). Python
-# ignores SIGPIPE, so a write to a closed pipe raises BrokenPipeError instead.
+# The status a shell reports for a process that SIGPIPE killed (128 + 13).
+# Python ignores SIGPIPE, so a write to a closed pipe raises BrokenPipeError.
 EXIT_OUTPUT_CLOSED = 141
 
 _LABEL_WIDTH = 24
@@ -339,8 +339,8 @@ def run_headless(
     """Run the pipeline of `spec` and print its events as plain lines.
 
     When the reader of `out` or `err` goes away (`grafo-tui --headless ... |
-    head`), the run is stopped, since nobody reads what it prints, and the
-    closed stream's file descriptor is pointed at os.devnull.
+    head`), the run is stopped because its output has no reader left, and
+    the closed stream's file descriptor is pointed at os.devnull.
 
     Args:
         spec: What to load.

@@ -399,7 +399,8 @@ def _describe_missing_name(
     module: types.ModuleType, pipeline: PipelineFile, name: str
 ) -> str:
     # These are the functions that resolve_builder() accepts. A node's body
-    # that takes no arguments is among them, because only a call tells them apart.
+    # that takes no arguments is among them, because only a call would show
+    # the difference.
     candidates = sorted(
         key
         for key, value in vars(module).items()

@@ -347,7 +347,7 @@ class TaskTree(Tree[NodeView]):
     def _sync_placements(self) -> None:
         model = self.model
         hidden = self._hidden_ids() if self.hide_finished else set()
-        # The tree may be empty once every node is hidden: say so at its edge.
+        # Once every node is hidden the tree is empty, so its border counts them.
         self.border_subtitle = f"{len(hidden):,} hidden, h shows them" if hidden else ""
         # Each item: a placement, the ids to show under it, the ids on the
         # path to it, and whether it was just added (so it has no children).

@@ -365,7 +365,7 @@ async def test_cascade_never_removes_a_root_in_a_cycle():
     assert [root.uuid for root in executor.roots] == ["top", "other"]
 
 
-def test_a_single_node_as_roots_is_explained():
+def test_roots_single_node_explained():
     with pytest.raises(
         TypeError, match=r"got the node 'lone' alone; pass roots=\[node\]"
     ):
@@ -377,7 +377,7 @@ def test_roots_that_are_not_a_list_are_named():
         TreeExecutor(roots=5)
 
 
-async def test_cascade_removes_a_cycle_that_only_the_node_reached():
+async def test_cascade_removes_cycle_below():
     root = make("root")
     first = make("first")
     second = make("second")

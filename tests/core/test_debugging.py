@@ -254,7 +254,7 @@ async def test_retry_leaves_alone_what_another_failure_skipped():
     assert reason == "the run stopped after 'slow' timed out"
 
 
-async def test_retry_of_the_last_failure_resumes_the_whole_run():
+async def test_retry_last_failure_resumes_run():
     broken = [True]
     flaky = fails_while(broken)
 

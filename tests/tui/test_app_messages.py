@@ -125,7 +125,7 @@ async def test_palette_lists_screen_commands():
         assert "Add" in titles
         helps = {command.title: command.help for command in commands}
         assert helps["Help"] == "Help: the legend of state marks and every key (key ?)"
-        # Every entry of the app's own keys says what it does.
+        # Every entry for the app's own keys describes its action.
         assert all(not help_text.startswith(" (key") for help_text in helps.values())
 
 

@@ -1,4 +1,4 @@
-"""A script that asks for input, takes the EOFError, and prints on."""
+"""A script that calls input(), catches the EOFError and prints a line."""
 
 import asyncio
 
