@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import inspect
 import logging
 import time
 from collections import deque
@@ -18,6 +17,7 @@ from grafo_core._callables import has_lambda
 from grafo_core._deadlines import Deadlines
 from grafo_core._live import live_runs
 from grafo_core._run_control import RunControl
+from grafo_core._run_endings import TIMED_OUT, Endings
 from grafo_core._run_graph import GraphChanges
 from grafo_core.chunk import Chunk
 from grafo_core.errors import NodeTimeoutError
@@ -35,9 +35,6 @@ _NO_KWARGS: Mapping[str, Any] = MappingProxyType({})
 # node's run would otherwise pay twice.
 _set_runtime = Node._runtime.__set__  # type: ignore[attr-defined]
 _set_output = Node._output.__set__  # type: ignore[attr-defined]
-
-_TIMED_OUT = object()
-"""The cancel reason recorded for a node past its timeout."""
 
 # The hot path builds events with `tuple.__new__`, which skips the Python
 # level `__new__` of a NamedTuple: about half the cost, measured with timeit.
@@ -90,7 +87,7 @@ class Entry:
             self.run.end(self, asyncio.CancelledError(), None)
 
 
-class Run(GraphChanges, RunControl):
+class Run(GraphChanges, RunControl, Endings):
     """State of one run: which nodes are in the graph, their states and tasks.
 
     Every method runs on the run's event loop. Nodes tell the run about edge
@@ -440,7 +437,7 @@ class Run(GraphChanges, RunControl):
                     # Nobody asked for this cancel: the node's own code raised
                     # CancelledError, which counts as a failure.
                     self._failed(entry, error, timed_out=False)
-                elif reason is _TIMED_OUT:
+                elif reason is TIMED_OUT:
                     node = entry.node
                     timeout_error = NodeTimeoutError(
                         f"node {node.uuid!r} timed out after {node.timeout} s"
@@ -458,35 +455,6 @@ class Run(GraphChanges, RunControl):
             self.fill()
         if not self.running:
             self.check_done()
-
-    def cancel_task(self, entry: Entry, reason: object) -> None:
-        """Cancel the running task of `entry`, giving `reason` as the cause."""
-        task = entry.task
-        assert task is not None
-        entry.cancel_reason = reason
-        # If the task ends before its first step, `_drive` never begins, so
-        # the entry records the end. A task that something else cancelled
-        # that way (asyncio.run's shutdown) is already done, and the callback
-        # runs at once.
-        task.add_done_callback(entry)
-        if reason is _TIMED_OUT:
-            task.cancel()
-        else:
-            task.cancel(str(reason))
-
-    def _expire(self, entry: Entry, attempt: int) -> None:
-        task = entry.task
-        if task is None or entry.attempt != attempt:
-            return
-        if entry.cancel_reason is not None:
-            return
-        if _not_started(task):
-            # The deadline passed before the node's first step (a timeout of
-            # 0, or a long turn of the loop). The step comes first, as under
-            # `asyncio.timeout`: check again after it.
-            self.loop.call_soon(self._expire, entry, attempt)
-        else:
-            self.cancel_task(entry, _TIMED_OUT)
 
     def _chunk_handler(self, node: Node[Any]) -> Callable[[Chunk[Any]], None]:
         sink = self.sink
@@ -556,74 +524,6 @@ class Run(GraphChanges, RunControl):
                         self.rerun.add(child_entry)
                     else:
                         self._make_ready(child_entry)
-
-    def _failed(self, entry: Entry, error: BaseException, *, timed_out: bool) -> None:
-        node = entry.node
-        self.errors.append(error)
-        now = _monotonic()
-        duration = now - entry.started
-        if timed_out:
-            entry.state = NodeState.TIMED_OUT
-            if self.subscribers:
-                self.emit(
-                    ev.NodeTimedOut(
-                        self.run_id, node.uuid, now, duration, node.timeout or 0.0
-                    )
-                )
-        else:
-            entry.state = NodeState.FAILED
-            if self.subscribers:
-                self.emit(ev.NodeFailed(self.run_id, node.uuid, now, duration, error))
-        logger.debug("node %r failed: %r", node.uuid, error)
-        ended = "timed out" if timed_out else "failed"
-        self._skip_descendants(node, f"ancestor {node.label!r} {ended}")
-        if self.stop_on_error:
-            self.stop(f"the run stopped after {node.label!r} {ended}")
-            self.stopped_by_failure = True
-
-    def _cancelled(self, entry: Entry, reason: str, *, ran: bool = True) -> None:
-        entry.state = NodeState.CANCELLED
-        entry.passed_breakpoint = False
-        if self.subscribers:
-            now = _monotonic()
-            duration = now - entry.started if ran else 0.0
-            self.emit(
-                ev.NodeCancelled(self.run_id, entry.node.uuid, now, duration, reason)
-            )
-        logger.debug("node %r cancelled: %s", entry.node.uuid, reason)
-
-    def _skip(self, entry: Entry, reason: str) -> None:
-        entry.state = NodeState.SKIPPED
-        entry.passed_breakpoint = False
-        if self.subscribers:
-            self.emit(
-                ev.NodeSkipped(self.run_id, entry.node.uuid, _monotonic(), reason)
-            )
-
-    def _skip_descendants(self, node: Node[Any], reason: str) -> None:
-        entries = self.entries
-        seen = {node}
-        # Breadth-first, so the skips come in the children's order.
-        queue = deque(node._children)
-        while queue:
-            child = queue.popleft()
-            if child in seen:
-                continue
-            seen.add(child)
-            entry = entries.get(child)
-            if entry is not None and entry.state in (WAITING, READY):
-                if entry in self.ready:
-                    self.ready.remove(entry)
-                self._skip(entry, reason)
-            queue.extend(child._children)
-
-
-def _not_started(task: asyncio.Task[Any]) -> bool:
-    coroutine = task.get_coro()
-    return (
-        inspect.iscoroutine(coroutine)
-        and inspect.getcoroutinestate(coroutine) == inspect.CORO_CREATED
-    )
 
 
 def _raise(error: BaseException) -> None:

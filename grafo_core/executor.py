@@ -10,16 +10,14 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 
-from grafo_core import _run
 from grafo_core import events as ev
+from grafo_core._executor_debugging import Debugging
+from grafo_core._executor_edits import TreeEdits
 from grafo_core._run import Run
 from grafo_core.events import NodeState
-from grafo_core.introspect import await_chain
 from grafo_core.node import Node
 
 logger = logging.getLogger(__name__)
-
-_DRIVE_CODE = Run._drive.__code__
 
 Subscriber = Callable[[ev.Event], Any]
 
@@ -42,7 +40,7 @@ def observe_runs(callback: Callable[[TreeExecutor], Any]) -> Callable[[], None]:
     return remove
 
 
-class TreeExecutor:
+class TreeExecutor(Debugging, TreeEdits):
     """Runs every node reachable from `roots`, each once its parents completed.
 
     Args:
@@ -384,220 +382,6 @@ class TreeExecutor:
         )
         return False
 
-    # -- debugging ---------------------------------------------------------
-
-    @property
-    def breakpoints(self) -> frozenset[str]:
-        """The uuids of nodes with a breakpoint."""
-        return frozenset(self._breakpoints)
-
-    def set_breakpoint(self, node_id: str, *, enabled: bool = True) -> None:
-        """Pause the run just before the node `node_id` starts, on every run of
-        it, until the breakpoint is removed with ``enabled=False``. `resume()`
-        or `step()` then starts it."""
-        if not isinstance(node_id, str):
-            raise TypeError(f"set_breakpoint() needs a node uuid, got {node_id!r}")
-        if enabled:
-            self._warn_if_unknown(node_id, "set_breakpoint")
-            self._breakpoints.add(node_id)
-        else:
-            self._breakpoints.discard(node_id)
-
-    def inject_fault(
-        self, node_id: str, *, error: str | None = None, delay: float = 0.0
-    ) -> None:
-        """Make the next run of `node_id` take `delay` more seconds (counted in
-        its timeout) and then, when `error` is given, fail with `InjectedFault`.
-        """
-        if isinstance(delay, bool) or not isinstance(delay, int | float) or delay < 0:
-            raise ValueError(f"delay must be 0 or more seconds, got {delay!r}")
-        if error is None and not delay:
-            self._faults.pop(node_id, None)
-            return
-        self._warn_if_unknown(node_id, "inject_fault")
-        self._faults[node_id] = (float(delay), error)
-
-    @property
-    def hold_on_error(self) -> bool:
-        """Whether a run that would end with failed, timed-out or cancelled
-        nodes stays open (sending `RunHeld`) until `release()`, so that
-        `retry()` can still run them."""
-        return self._hold_on_error
-
-    @hold_on_error.setter
-    def hold_on_error(self, value: bool) -> None:
-        self._hold_on_error = bool(value)
-        if not value and self._run is not None:
-            self._run.check_done()
-
-    def release(self) -> None:
-        """Let a run kept open by `hold_on_error` end."""
-        self._require_run("release").release()
-
-    def retry(self, node: Node[Any] | str) -> bool:
-        """Run a failed, timed-out or cancelled node again in the current run.
-
-        The nodes its failure skipped go back to waiting, so its descendants
-        run as usual once it succeeds. Returns whether the node could be
-        retried; a run stopped by `stop_tree()` or cancelled cannot.
-        """
-        run = self._require_run("retry")
-        target = self._resolve(node)
-        if run.retry(target):
-            return True
-        if run.stopping and not run.stopped_by_failure:
-            logger.warning(
-                "retry ignored: run %r is stopping (stop_tree() or a cancel), "
-                "so node %r cannot run again",
-                self._name,
-                target.uuid,
-            )
-            return False
-        logger.warning(
-            "retry ignored: node %r is %s, not failed, timed out or cancelled",
-            target.uuid,
-            run.state_of(target).value,
-        )
-        return False
-
-    def where(self, node_id: str) -> list[tuple[str, int, str]]:
-        """Return ``(file, line, function)`` for each frame of a running node,
-        from its coroutine to the innermost `await` it is suspended in.
-
-        Call it on the run's event loop. Returns an empty list for a node that
-        is not running.
-        """
-        run = self._require_run("read where a node waits")
-        node = self.node(node_id)
-        task = run.task_of(node)
-        if task is None:
-            return []
-        driver = task.get_coro()
-        frame = getattr(driver, "cr_frame", None)
-        if frame is None or frame.f_code is not _DRIVE_CODE:
-            # A task factory wrapped the scheduler's coroutine, so skip the
-            # scheduler's own frames.
-            frames = await_chain(driver, node._generator)
-            return [frame for frame in frames if frame[0] != _run.__file__]
-        coroutine = frame.f_locals.get("coroutine")
-        if coroutine is None:  # the task has not taken its first step
-            code = node.coroutine.__code__
-            return [(code.co_filename, code.co_firstlineno, code.co_name)]
-        return await_chain(coroutine, node._generator)
-
-    async def add(
-        self,
-        node: Node[Any],
-        *,
-        parents: Iterable[Node[Any] | str],
-        forward: Any = None,
-        on_before_forward: Any = None,
-    ) -> None:
-        """Connect a new node under each of `parents` (nodes or uuids).
-
-        During a run the node starts as soon as every parent has completed,
-        at once if they all have.
-
-        Raises:
-            TypeError: `node` is not a Node.
-            ValueError: `parents` is empty, or the uuid is already taken.
-            KeyError: A parent uuid is not in the graph.
-        """
-        if not isinstance(node, Node):
-            raise TypeError(f"add() needs a Node, got {type(node).__name__}: {node!r}")
-        parent_nodes = [self._resolve(parent) for parent in parents]
-        if not parent_nodes:
-            raise ValueError(
-                f"add() of node {node.uuid!r} needs at least one parent; to add a "
-                "root, pass it in roots= before the run"
-            )
-        known = self._run.nodes if self._run else {n.uuid: n for n in self._reachable()}
-        if node.uuid in known:
-            raise ValueError(
-                f"a node with uuid {node.uuid!r} is already in executor "
-                f"{self._name!r}; give the new node another uuid"
-            )
-        for index, parent in enumerate(parent_nodes):
-            await parent.connect(
-                node,
-                forward=forward,
-                on_before_forward=on_before_forward,
-            )
-            if index == 0 and forward is not None:
-                # The first edge wrote nothing yet, but a second rule into
-                # the same parameter would override it: forward only once.
-                forward = None
-                on_before_forward = None
-
-    async def remove(
-        self, node: Node[Any] | str, *, cascade: bool = False
-    ) -> list[str]:
-        """Remove a node from the tree, cancelling it first if it runs.
-
-        Args:
-            node: The node or its uuid.
-            cascade: Also remove the descendants that no root reaches once
-                the node is gone, as they could never run.
-
-        Returns:
-            The uuids removed, the node first.
-
-        Raises:
-            KeyError: The node is not in the graph.
-        """
-        target = self._resolve(node)
-        doomed = [target]
-        if cascade:
-            doomed += _orphaned_descendants(target, self._roots)
-        run = self._run
-        if run is None:
-            self._detach(doomed, None)
-            return [item.uuid for item in doomed]
-        run.holds += 1
-        try:
-            tasks = []
-            for item in doomed:
-                task = run.task_of(item)
-                cancelled = run.cancel(item, "removed")
-                if (
-                    cancelled
-                    and task is not None
-                    and task is not asyncio.current_task()
-                ):
-                    tasks.append(task)
-            if tasks:
-                await asyncio.wait(tasks)
-            self._detach(doomed, run)
-        finally:
-            run.holds -= 1
-            run.check_done()
-        return [item.uuid for item in doomed]
-
-    def _detach(self, doomed: list[Node[Any]], run: Run | None) -> None:
-        for item in doomed:
-            for parent in list(item._parents):
-                parent._unlink(item)
-            for child in list(item._children):
-                item._unlink(child)
-            if item in self._roots:
-                self._roots.remove(item)
-            if run is not None and item in run.entries:
-                run.forget(item)
-
-    def _warn_if_unknown(self, node_id: str, action: str) -> None:
-        """Warn when no node has uuid `node_id` yet: likely a typo, though a
-        node added later with that uuid still picks the setting up."""
-        try:
-            self.node(node_id)
-        except KeyError:
-            logger.warning(
-                "%s(%r): executor %r has no node with that uuid yet; it applies "
-                "only if one is added later (uuids are case-sensitive)",
-                action,
-                node_id,
-                self._name,
-            )
-
     def _resolve(self, node: Node[Any] | str) -> Node[Any]:
         if isinstance(node, Node):
             if self._run is not None and node not in self._run.entries:
@@ -645,27 +429,3 @@ def _check_max_workers(value: int | None) -> int | None:
             f"max_workers must be a whole number of 1 or more, or None; got {value!r}"
         )
     return value
-
-
-def _orphaned_descendants(target: Node[Any], roots: list[Node[Any]]) -> list[Node[Any]]:
-    """Return the descendants of `target` that no root reaches once `target`
-    is gone, breadth-first. A cycle below `target` with no other way in goes
-    too; a root never does."""
-    reached: set[Node[Any]] = set()
-    stack = [root for root in roots if root is not target]
-    while stack:
-        node = stack.pop()
-        if node not in reached and node is not target:
-            reached.add(node)
-            stack.extend(node._children)
-    order: list[Node[Any]] = []
-    seen = {target}
-    queue = deque(target._children)
-    while queue:
-        child = queue.popleft()
-        if child in seen or child in reached:
-            continue
-        seen.add(child)
-        order.append(child)
-        queue.extend(child._children)
-    return order
