@@ -5,7 +5,7 @@ from grafo_core.chunk import Chunk
 from grafo_core.errors import NodeTimeoutError
 from grafo_core.events import NodeState
 from grafo_core.executor import TreeExecutor, observe_runs
-from grafo_core.introspect import await_chain, node_of_frame
+from grafo_core.introspect import await_chain, current_node_id, node_of_frame
 from grafo_core.node import Metadata, Node
 
 __all__ = [
@@ -16,6 +16,7 @@ __all__ = [
     "NodeTimeoutError",
     "TreeExecutor",
     "await_chain",
+    "current_node_id",
     "errors",
     "events",
     "node_of_frame",

@@ -8,14 +8,12 @@ from typing import TYPE_CHECKING, Any
 
 from grafo_core import _run
 from grafo_core._run import Run
-from grafo_core.introspect import await_chain
+from grafo_core.introspect import DRIVE_CODE, await_chain
 
 if TYPE_CHECKING:
     from grafo_core.node import Node
 
 logger = logging.getLogger("grafo_core.executor")
-
-_DRIVE_CODE = Run._drive.__code__
 
 
 class Debugging:
@@ -116,7 +114,7 @@ class Debugging:
             return []
         driver = task.get_coro()
         frame = getattr(driver, "cr_frame", None)
-        if frame is None or frame.f_code is not _DRIVE_CODE:
+        if frame is None or frame.f_code is not DRIVE_CODE:
             # A task factory wrapped the scheduler's coroutine, so skip the
             # scheduler's own frames.
             frames = await_chain(driver, node._generator)

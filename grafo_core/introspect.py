@@ -1,13 +1,18 @@
-"""Reading where node code is: the await chain of a task, the node of a frame."""
+"""Reading where node code is: the await chain of a task, the node of a frame
+or of the running task."""
 
 from __future__ import annotations
 
+import asyncio
 import types
 from typing import Any
 
 from grafo_core._live import live_runs
+from grafo_core._run import Run
 
 _MAX_DEPTH = 200
+DRIVE_CODE = Run._drive.__code__
+"""The code of the coroutine that each node's task starts with."""
 
 
 def await_chain(coroutine: Any, generator: Any = None) -> list[tuple[str, int, str]]:
@@ -66,3 +71,24 @@ def node_of_frame(frame: types.FrameType | None) -> str | None:
             return uuid
         frame = frame.f_back
     return None
+
+
+def current_node_id() -> str | None:
+    """Return the uuid of the node whose code runs in the current asyncio task.
+
+    Returns `None` outside a task, in a task that node code started itself
+    (``asyncio.gather`` of coroutines, ``create_task``), and in a task that a
+    custom task factory wrapped. The scheduler pays nothing for it: the node
+    is read from the frame of the task's outermost coroutine.
+    """
+    try:
+        task = asyncio.current_task()
+    except RuntimeError:  # no event loop runs in this thread
+        return None
+    if task is None:
+        return None
+    frame = getattr(task.get_coro(), "cr_frame", None)
+    if frame is None or frame.f_code is not DRIVE_CODE:
+        return None
+    entry = frame.f_locals.get("entry")
+    return None if entry is None else entry.node.uuid

@@ -45,7 +45,7 @@ def event_record(event: events.Event) -> dict[str, Any]:
 def message_record(message: Any, now: float) -> dict[str, Any] | None:
     """Return a queue item as a JSON-safe dict, or `None` for items not exported.
 
-    Runner messages have no time of their own and get `now`. `ExecutorAttached`
+    Runner messages without a time of their own get `now`. `ExecutorAttached`
     is left out because the run's `RunStarted` follows it with the same facts.
     """
     if isinstance(message, events.Event):
@@ -57,6 +57,9 @@ def message_record(message: Any, now: float) -> dict[str, Any] | None:
         "time": now,
     }
     if isinstance(message, OutputWritten):
+        record["node_id"] = message.node_id
+        if message.time:
+            record["time"] = message.time
         record["text"] = message.text
         record["stream"] = message.stream
     elif isinstance(message, Notice):

@@ -123,10 +123,9 @@ class HeadlessPrinter:
         if isinstance(message, events.Event):
             self._handle_event(message)
         elif isinstance(message, OutputWritten):
-            for line in message.text.splitlines() or [""]:
-                self._print_line(self._last_run, None, message.stream, short_repr(line))
+            self._print_output(message)
         elif isinstance(message, Notice):
-            self._print_line(self._last_run, None, "notice", message.text)
+            self._print_line(self._last_run, None, "", "notice", message.text)
         elif isinstance(message, ExecutorAttached):
             pass
         elif isinstance(message, PipelineEnded) and message.error is not None:
@@ -170,7 +169,24 @@ class HeadlessPrinter:
         self._fold(run, event)
         if isinstance(event, events.RunFinished):
             run.finished = event
-        self._print_line(run, event, type(event).__name__, describe(event, run))
+        self._print_line(
+            run, event.time, event.node_id, type(event).__name__, describe(event, run)
+        )
+
+    def _print_output(self, message: OutputWritten) -> None:
+        """Print each line a pipeline wrote, with the time and, when the write
+        came from a node's code, the node's label."""
+        run = self._last_run
+        node_id = message.node_id
+        if node_id is not None and (run is None or node_id not in run.nodes):
+            # Another run, going on beside the last one, has that node.
+            for candidate in reversed(self.runs):
+                if node_id in candidate.nodes:
+                    run = candidate
+                    break
+        when = message.time or None
+        for line in message.text.splitlines() or [""]:
+            self._print_line(run, when, node_id or "", message.stream, short_repr(line))
 
     def _fold(self, run: _RunRecord, event: events.Event) -> None:
         if event.node_id is None:
@@ -192,16 +208,21 @@ class HeadlessPrinter:
     def _print_line(
         self,
         run: _RunRecord | None,
-        event: events.Event | None,
+        when: float | None,
+        node_id: str | None,
         kind: str,
         detail: str,
     ) -> None:
-        if event is not None and run is not None:
-            seconds = f"{event.time - run.started:8.3f}"
-            label = run.label(event.node_id)
-        else:
-            seconds = " " * 8
-            label = ""
+        """Print one line: the seconds since `run` started, the label of
+        `node_id` (the run's title for `None`, nothing for ""), `kind` and
+        `detail`."""
+        seconds = " " * 8
+        label = ""
+        if run is not None:
+            if when is not None:
+                seconds = f"{when - run.started:8.3f}"
+            if node_id != "":
+                label = run.label(node_id)
         line = f"{seconds}  {escape_control(label):<{_LABEL_WIDTH}}  {kind}"
         if detail:
             line += f"  {detail}"

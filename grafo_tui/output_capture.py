@@ -5,9 +5,12 @@ from __future__ import annotations
 import contextlib
 import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from grafo_core import current_node_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +23,11 @@ class OutputWritten:
     text: str
     stream: str
     """"stdout" or "stderr"."""
+    node_id: str | None = None
+    """The node whose code wrote the text. It is `None` for the script's top
+    level and for tasks that node code started."""
+    time: float = 0.0
+    """`time.monotonic()` when the text was sent."""
 
 
 class OutputRoute:
@@ -39,12 +47,12 @@ class OutputRoute:
         head, newline, tail = pending.rpartition("\n")
         self.partial[stream] = tail
         if newline:
-            self.put(OutputWritten(head + newline, stream))
+            self.put(_written(head + newline, stream))
             self.line_ended[stream] = True
 
     def flush(self, stream: str) -> None:
         if self.partial[stream]:
-            self.put(OutputWritten(self.partial[stream], stream))
+            self.put(_written(self.partial[stream], stream))
             self.partial[stream] = ""
             self.line_ended[stream] = False
 
@@ -52,8 +60,12 @@ class OutputRoute:
         """End the current line of `stream`, if text is waiting on it."""
         self.flush(stream)
         if not self.line_ended[stream]:
-            self.put(OutputWritten("\n", stream))
+            self.put(_written("\n", stream))
             self.line_ended[stream] = True
+
+
+def _written(text: str, stream: str) -> OutputWritten:
+    return OutputWritten(text, stream, current_node_id(), time.monotonic())
 
 
 _routes: dict[int, OutputRoute] = {}

@@ -20,6 +20,7 @@ DEMO_TIMEOUT = 60.0
 EVENT_LINE = re.compile(
     r"^ *\d+\.\d{3}  (?P<label>.+?) *  (?P<kind>[A-Z][A-Za-z]+)(?:  (?P<detail>.*))?$"
 )
+STDOUT_LINE = re.compile(r"^ *(?:\d+\.\d{3})?  (?P<label>.*?) *  stdout  (?P<text>.*)$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,11 +43,18 @@ class Completed:
     @property
     def printed(self) -> list[str]:
         """Lines that the pipeline wrote to stdout, as the headless mode shows them."""
-        return [
-            line.split("stdout  ", 1)[1]
-            for line in self.stdout.splitlines()
-            if line.lstrip().startswith("stdout  ")
-        ]
+        return [text for _, text in self.printed_by]
+
+    @property
+    def printed_by(self) -> list[tuple[str, str]]:
+        """``(label, text)`` per line the pipeline wrote to stdout; the label
+        is the writing node's, or "" for the script's own code."""
+        found = []
+        for line in self.stdout.splitlines():
+            match = STDOUT_LINE.match(line)
+            if match is not None:
+                found.append((match["label"], match["text"]))
+        return found
 
 
 def parse_events(stdout: str) -> list[EventLine]:
@@ -194,6 +202,15 @@ def test_quickstart_forwards_automatically(headless_results) -> None:
         events, "save", "NodeStarted"
     )
     assert "counts={" in detail_of(events, "save", "NodeStarted")
+
+
+def test_headless_names_the_node_that_printed(headless_results) -> None:
+    printed_by = headless_results["quickstart.py"].printed_by
+    assert [label for label, text in printed_by if "distinct words" in text] == [
+        "save"
+    ]
+    # The script's own print after the run belongs to no node.
+    assert ("", "'done with 0 errors'") in printed_by
 
 
 def test_etl_merge_waits_for_all_sources(headless_results) -> None:

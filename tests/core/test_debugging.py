@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from grafo_core import NodeState, TreeExecutor, events, node_of_frame
+from grafo_core import NodeState, TreeExecutor, current_node_id, events, node_of_frame
 from grafo_core.errors import InjectedFault
 from tests.core.helpers import Recorder, make, nap
 from tests.core.test_control import Gate, gated, wait_for
@@ -200,6 +200,55 @@ async def test_node_of_frame_names_a_blocking_node():
     watcher.start()
     await TreeExecutor(roots=[make("root", nap), make("blocker", block)]).run()
     assert found == ["blocker"]
+
+
+async def test_current_node_id_names_the_node_whose_code_runs():
+    seen: list[tuple[str, str | None]] = []
+
+    async def plain():
+        seen.append(("plain", current_node_id()))
+        await asyncio.sleep(0)
+        seen.append(("plain after a suspension", current_node_id()))
+
+    async def streaming():
+        seen.append(("streaming", current_node_id()))
+        yield 1
+
+    async def with_arguments(value):
+        seen.append(("with_arguments", current_node_id()))
+
+    async def after_run():
+        seen.append(("on_after_run", current_node_id()))
+
+    nodes = [
+        make("first", plain),
+        make("second", streaming),
+        make("third", with_arguments, kwargs={"value": lambda: 2}),
+        make("fourth", nap, on_after_run=(after_run, {})),
+    ]
+    await TreeExecutor(roots=nodes).run()
+    assert sorted(seen) == [
+        ("on_after_run", "fourth"),
+        ("plain", "first"),
+        ("plain after a suspension", "first"),
+        ("streaming", "second"),
+        ("with_arguments", "third"),
+    ]
+
+
+async def test_current_node_id_is_none_outside_node_tasks():
+    seen: list[str | None] = []
+
+    async def spawns():
+        async def helper():
+            seen.append(current_node_id())
+
+        await asyncio.gather(helper())
+
+    await TreeExecutor(roots=[make("spawner", spawns)]).run()
+    assert seen == [None]  # a task that node code started is not the node's
+    assert current_node_id() is None  # the test's own task
+    assert await asyncio.to_thread(current_node_id) is None  # no loop there
 
 
 async def test_breakpoint_pauses_again_after_a_cancel_at_it():

@@ -200,6 +200,8 @@ def test_events_file_has_runner_messages(tmp_path):
     assert {"to stderr\n"} == {
         line["text"] for line in printed if line["stream"] == "stderr"
     }
+    # Each line names the node whose code wrote it.
+    assert {line["node_id"] for line in printed} == {"talk"}
 
 
 def test_events_file_has_loop_blocks(tmp_path):
