@@ -187,6 +187,15 @@ class Run(GraphChanges, RunControl, Endings):
     def start(self, roots: list[Node[Any]], *, paused: bool = False) -> None:
         """Build the graph reachable from `roots`, announce it and start roots,
         or with `paused`, queue them."""
+        for other in tuple(live_runs):
+            if other.run_id == self.run_id:
+                logger.warning(
+                    "two executors named %r run at once, so their events carry "
+                    "the same run_id and tools cannot tell them apart; give "
+                    "each TreeExecutor its own uuid",
+                    self.run_id,
+                )
+                break
         live_runs.add(self)
         self.roots = list(roots)
         if self.subscribers:

@@ -505,3 +505,22 @@ async def test_finished_child_reruns_with_parent():
     # The side child is outside the cycle, and runs after each body run.
     assert runs.count("body") == 3
     assert runs.count("side") == 3
+
+
+async def test_two_executors_with_one_uuid_running_at_once_warn(caplog):
+    first = TreeExecutor(uuid="etl", roots=[make("a", nap)])
+    second = TreeExecutor(uuid="etl", roots=[make("b", nap)])
+    other = TreeExecutor(uuid="report", roots=[make("c", nap)])
+    with caplog.at_level("WARNING", logger="grafo_core"):
+        await asyncio.gather(first.run(), other.run())
+        assert caplog.records == []  # distinct uuids: nothing to say
+        await asyncio.gather(first.run(), second.run())
+    warnings = [record.getMessage() for record in caplog.records]
+    assert len(warnings) == 1
+    assert "two executors named 'etl' run at once" in warnings[0]
+    # One after the other, their events do not interleave: no warning.
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="grafo_core"):
+        await first.run()
+        await second.run()
+    assert caplog.records == []
