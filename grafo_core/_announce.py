@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import time
-import typing
 from typing import TYPE_CHECKING, Any
 
 from grafo_core import events as ev
+from grafo_core._type_check import class_name, declared_type
 from grafo_core.node import Node
 
 if TYPE_CHECKING:
@@ -34,25 +34,6 @@ def _describe_function(function: Any) -> tuple[str, str, str]:
     if code is not None:
         _function_info[code] = info
     return info
-
-
-def _declared_type(node: Node[Any]) -> str:
-    """Return the type a typed node's values are checked against, as written,
-    or "" for an untyped node."""
-    if node._checker is None:  # never typed: skip making a `__dict__`
-        return ""
-    args = typing.get_args(node.__dict__.get("__orig_class__"))
-    if not args:
-        return ""
-    declared = args[0]
-    if isinstance(declared, type) and not typing.get_args(declared):
-        return _class_name(declared)
-    return repr(declared).replace("typing.", "")
-
-
-def _class_name(cls: type) -> str:
-    """Return `cls`'s qualified name without the function it was defined in."""
-    return cls.__qualname__.rpartition("<locals>.")[2]
 
 
 def announce_nodes(run: Run, added: list[Node[Any]]) -> None:
@@ -125,8 +106,8 @@ def announce_nodes(run: Run, added: list[Node[Any]]) -> None:
                     info[2],
                     parent_ids,
                     forwards,
-                    "Node" if node_class is Node else _class_name(node_class),
-                    "" if node._checker is None else _declared_type(node),
+                    "Node" if node_class is Node else class_name(node_class),
+                    "" if node._checker is None else declared_type(node),
                 ),
             )
         )

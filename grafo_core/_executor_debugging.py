@@ -85,6 +85,15 @@ class Debugging:
         target = self._resolve(node)
         if run.retry(target):
             return True
+        if run.done.done():
+            logger.warning(
+                "retry ignored: run %r has ended, so node %r cannot run again in "
+                "it; set hold_on_error = True to keep a run with failures open "
+                "for retries",
+                self._name,
+                target.uuid,
+            )
+            return False
         if run.stopping and not run.stopped_by_failure:
             logger.warning(
                 "retry ignored: run %r is stopping (stop_tree() or a cancel), "

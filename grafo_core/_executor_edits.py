@@ -30,7 +30,9 @@ class TreeEdits:
         """Connect a new node under each of `parents` (nodes or uuids).
 
         During a run the node starts as soon as every parent has completed,
-        at once if they all have.
+        at once if they all have. `forward` and `on_before_forward` apply to
+        the edge from the first parent only, as two parents writing into one
+        parameter would overwrite each other.
 
         Raises:
             TypeError: `node` is not a Node.
@@ -88,6 +90,7 @@ class TreeEdits:
             self._detach(doomed, None)
             return [item.uuid for item in doomed]
         run.holds += 1
+        run.removing.update(doomed)
         try:
             tasks = []
             for item in doomed:
@@ -103,6 +106,7 @@ class TreeEdits:
                 await asyncio.wait(tasks)
             self._detach(doomed, run)
         finally:
+            run.removing.difference_update(doomed)
             run.holds -= 1
             run.check_done()
         return [item.uuid for item in doomed]

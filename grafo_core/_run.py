@@ -116,6 +116,10 @@ class Run(GraphChanges, RunControl, Endings):
         self.running = 0
         self.ready: deque[Entry] = deque()
         self.rerun: set[Entry] = set()
+        # Nodes that `TreeExecutor.remove` is taking out. They never start,
+        # though cutting their edges one by one can leave a node whose
+        # remaining parents all completed.
+        self.removing: set[Node[Any]] = set()
         # Children of completed parents waiting for an `on_before_forward`
         # transform to deliver the parent's output (see `on_edge_added`).
         self.delivering: set[Entry] = set()
@@ -255,6 +259,8 @@ class Run(GraphChanges, RunControl, Endings):
             return
         if self.delivering and entry in self.delivering:
             return
+        if self.removing and entry.node in self.removing:
+            return
         if self.paused or (
             self.max_workers is not None and self.running >= self.max_workers
         ):
@@ -378,6 +384,8 @@ class Run(GraphChanges, RunControl, Endings):
         timeout = node.timeout
         if timeout is not None:
             self.deadlines.add(timeout, now, entry, attempt)
+        if entry.cancel_reason is not None:  # a subscriber cancelled it
+            self.cancel_task(entry, entry.cancel_reason)
 
     def _start_announcer(
         self, node: Node[Any], attempt: int

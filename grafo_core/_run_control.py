@@ -46,7 +46,10 @@ class RunControl:
             return False
         if entry.state is RUNNING:
             if entry.task is None:
-                return False
+                # Called from a `NodeStarted` subscriber: the task does not
+                # exist yet, and `_start` cancels it once it does.
+                entry.cancel_reason = reason
+                return True
             self.cancel_task(entry, reason)
             return True
         if entry.state is READY:
@@ -113,6 +116,8 @@ class RunControl:
         """
         entry = self.entries.get(node)
         if entry is None or entry.state not in _UNFINISHED:
+            return False
+        if self.done.done():  # ended; `run()` returns on the next loop turn
             return False
         if self.stopping and not self.stopped_by_failure:
             return False

@@ -42,8 +42,27 @@ def _type_checker(node: Node[Any]) -> type | tuple[type, ...] | None:
 
 
 def _mismatch(node: Node[Any], expected: Any, value: Any, verb: str) -> Exception:
-    name = getattr(expected, "__name__", repr(expected))
+    name = declared_type(node) or getattr(expected, "__name__", repr(expected))
     return MismatchChunkType(
         f"node {node.uuid!r} is typed Node[{name}] but {verb} a value of type "
         f"{type(value).__name__}: {value!r:.80}"
     )
+
+
+def declared_type(node: Node[Any]) -> str:
+    """Return the type a typed node's values are checked against, as written,
+    or "" for an untyped node."""
+    if node._checker is None:  # never typed: skip making a `__dict__`
+        return ""
+    args = typing.get_args(node.__dict__.get("__orig_class__"))
+    if not args:
+        return ""
+    declared = args[0]
+    if isinstance(declared, type) and not typing.get_args(declared):
+        return class_name(declared)
+    return repr(declared).replace("typing.", "")
+
+
+def class_name(cls: type) -> str:
+    """Return `cls`'s qualified name without the function it was defined in."""
+    return cls.__qualname__.rpartition("<locals>.")[2]

@@ -317,7 +317,13 @@ class Node(Generic[T]):
             run.check_can_link(child)
         self._link(child, rule)
         if self.on_connect is not None:
-            await _call_hook(self, self.on_connect, "on_connect")
+            try:
+                await _call_hook(self, self.on_connect, "on_connect")
+            except BaseException:
+                # connect() did not complete, so the edge does not stay.
+                if child in self._children:
+                    self._unlink(child)
+                raise
 
     async def disconnect(self, child: Node[Any]) -> None:
         """Remove the edge `self -> child` and its forwarding rule.

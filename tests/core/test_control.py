@@ -164,6 +164,56 @@ async def test_remove_parent_lets_child_with_done_parents_start():
     assert recorder.final_states()["child"] is NodeState.SUCCEEDED
 
 
+@pytest.mark.parametrize("cascade", [False, True])
+async def test_removed_node_never_starts_when_its_last_edges_go(cascade):
+    # `joined` waits on a finished parent and a running one. Cutting the
+    # edge from the running parent first leaves only a finished parent:
+    # the node must not start on its way out.
+    gate = Gate()
+    root, finished, joined = make("root"), make("finished"), make("joined", nap)
+    running = gated("running", gate)
+    for parent, child in [(root, finished), (root, running)]:
+        await parent.connect(child)
+    await running.connect(joined)
+    await finished.connect(joined)
+    executor = TreeExecutor(roots=[root])
+    recorder = Recorder(executor)
+    task = asyncio.create_task(executor.run())
+    await gate.entered.wait()
+    await wait_for(lambda: recorder.of(events.NodeSucceeded, "finished"))
+    assert await executor.remove("joined", cascade=cascade) == ["joined"]
+    gate.opened.set()
+    await task
+    assert recorder.of(events.NodeStarted, "joined") == []
+    assert recorder.of(events.NodeRemoved, "joined")
+
+
+async def test_removed_node_never_starts_while_removal_waits_for_a_cancel():
+    # Removing `top` with cascade cancels it and waits for its task. `top`
+    # swallows the cancel and returns, so it succeeds meanwhile; its doomed
+    # child `below` must still not start.
+    entered = asyncio.Event()
+
+    async def ignores_cancel():
+        entered.set()
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            return "finished anyway"
+
+    top, below = make("top", ignores_cancel), make("below", nap)
+    await top.connect(below)
+    executor = TreeExecutor(roots=[top, make("other", nap)])
+    recorder = Recorder(executor)
+    task = asyncio.create_task(executor.run())
+    await entered.wait()
+    removed = await executor.remove("top", cascade=True)
+    await task
+    assert removed == ["top", "below"]
+    assert recorder.of(events.NodeSucceeded, "top")
+    assert recorder.of(events.NodeStarted, "below") == []
+
+
 async def test_cancel_running_node_keeps_run_going():
     gate = Gate()
     runner = gated("runner", gate)
@@ -398,3 +448,26 @@ async def test_cascade_keeps_a_child_that_another_root_reaches():
     executor = TreeExecutor(roots=[top, other])
     assert await executor.remove("top", cascade=True) == ["top"]
     assert [parent.uuid for parent in shared.parents] == ["other"]
+
+
+async def test_cancel_from_a_node_started_subscriber_takes_effect():
+    ran: list[str] = []
+
+    async def work():
+        ran.append("work")
+        await asyncio.sleep(0.01)
+
+    executor = TreeExecutor(roots=[make("starting", work)])
+    recorder = Recorder(executor)
+    answers: list[bool] = []
+
+    def cancel_on_start(event):
+        if isinstance(event, events.NodeStarted):
+            answers.append(executor.cancel("starting", reason="changed my mind"))
+
+    executor.subscribe(cancel_on_start)
+    await executor.run()
+    assert answers == [True]
+    assert ran == []  # cancelled before its first step
+    cancelled = recorder.of(events.NodeCancelled, "starting")
+    assert [event.reason for event in cancelled] == ["changed my mind"]

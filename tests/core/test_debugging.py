@@ -418,3 +418,31 @@ async def test_retry_while_stopping_says_why(caplog):
     gate.opened.set()
     await stopping
     await task
+
+
+async def test_retry_after_the_run_ended_is_ignored_and_said(caplog):
+    # Without hold_on_error, a failed run ends; a retry queued by a
+    # subscriber lands after that and must not start a task that run()
+    # no longer waits for.
+    async def broken():
+        await asyncio.sleep(0.01)
+        raise RuntimeError("down")
+
+    executor = TreeExecutor(roots=[make("flaky", broken)])
+    loop = asyncio.get_running_loop()
+    answers: list[bool] = []
+
+    def retry_later(event):
+        if isinstance(event, events.NodeFailed):
+            loop.call_soon(lambda: answers.append(executor.retry("flaky")))
+
+    executor.subscribe(retry_later)
+    with caplog.at_level("WARNING", logger="grafo_core"):
+        await executor.run()
+    assert answers == [False]
+    assert len(executor.errors) == 1
+    leftover = [
+        task for task in asyncio.all_tasks() if task is not asyncio.current_task()
+    ]
+    assert leftover == []
+    assert "run" in caplog.text and "has ended" in caplog.text

@@ -197,6 +197,17 @@ async def test_callback_error_names_the_callback():
     assert "on_after_run of node 'node'" in caught.value.__notes__[0]
 
 
+async def test_connect_whose_on_connect_raises_leaves_no_edge():
+    async def refuse():
+        raise RuntimeError("not now")
+
+    parent, child = make("parent", on_connect=(refuse, None)), make("child")
+    with pytest.raises(RuntimeError, match="not now"):
+        await parent.connect(child)
+    assert parent.children == []
+    assert child.parents == []
+
+
 async def test_disconnect_of_non_child_warns(caplog):
     with caplog.at_level(logging.WARNING, logger="grafo_core"):
         await make("parent").disconnect(make("stranger"))
@@ -265,6 +276,14 @@ async def test_typed_node_rejects_wrong_return():
     node = Node[str](number, uuid="typed")
     with pytest.raises(MismatchChunkType, match=r"Node\[str\].*int"):
         await node.run()
+
+
+async def test_typed_node_mismatch_names_the_type_as_written():
+    async def text():
+        return "s"
+
+    with pytest.raises(MismatchChunkType, match=r"Node\[int \| None\] but"):
+        await Node[int | None](text, uuid="optional").run()
 
 
 async def test_typed_node_rejects_wrong_yield_and_wrong_chunk():
