@@ -15,6 +15,7 @@ from grafo_tui.model_handlers import run_title
 from grafo_tui.output_capture import OutputWritten
 from grafo_tui.pipeline_messages import ExecutorAttached, Notice, PipelineEnded
 from grafo_tui.runner import PipelineRunner
+from grafo_tui.tracebacks import node_traceback
 
 EXIT_OK = 0
 EXIT_NODES_FAILED = 1
@@ -25,6 +26,7 @@ EXIT_INTERRUPTED = 130
 EXIT_OUTPUT_CLOSED = 141
 
 _LABEL_WIDTH = 24
+_DETAIL_INDENT = 8 + 2 + _LABEL_WIDTH + 2  # under an event line's kind
 _ERROR_MESSAGE_LIMIT = 200
 _FAILED_STATES = frozenset({NodeState.FAILED, NodeState.TIMED_OUT})
 
@@ -172,6 +174,10 @@ class HeadlessPrinter:
         self._print_line(
             run, event.time, event.node_id, type(event).__name__, describe(event, run)
         )
+        if isinstance(event, events.NodeFailed):
+            # A CI log has nothing else to go on: show where the node failed.
+            for line in node_traceback(event.error).splitlines():
+                self._write(self._out, f"{'':{_DETAIL_INDENT}}{escape_control(line)}")
 
     def _print_output(self, message: OutputWritten) -> None:
         """Print each line a pipeline wrote, with the time and, when the write

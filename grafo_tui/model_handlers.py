@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import traceback
 import uuid
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
-import grafo_core
 from grafo_core import events
 from grafo_core.events import NodeState, short_repr
 from grafo_tui.model_views import (
@@ -22,6 +19,7 @@ from grafo_tui.model_views import (
     format_chunk,
 )
 from grafo_tui.skipped_lines import SkippedLine, skipped_text
+from grafo_tui.tracebacks import node_traceback
 
 if TYPE_CHECKING:
     from grafo_tui.model import RunModel
@@ -357,38 +355,10 @@ def _on_failed(model: RunModel, event: events.NodeFailed) -> LogLine | None:
     model._end_run(node, event)
     node.duration = event.duration
     node.error = event.error
-    node.error_text = _traceback_text(event.error)
+    node.error_text = node_traceback(event.error)
     model.failed_ids.append(node.node_id)
     model._count_error(node.node_id)
     return model._line(event, f"failed: {error_summary(event.error)}", "error")
-
-
-_ENGINE_DIR = os.path.dirname(grafo_core.__file__) + os.sep
-
-
-def _traceback_text(error: BaseException) -> str:
-    """Return the formatted traceback of a node's error, without the
-    engine's frames that lead into the node's own code."""
-    try:
-        report = traceback.TracebackException.from_exception(error)
-        chained: traceback.TracebackException | None = report
-        while chained is not None:
-            _drop_engine_frames(chained)
-            chained = chained.__cause__ or chained.__context__
-        return "".join(report.format()).rstrip()
-    except Exception:  # formatting calls str(), which may raise
-        return error_summary(error)
-
-
-def _drop_engine_frames(report: traceback.TracebackException) -> None:
-    """Drop the leading frames in grafo_core; keep them all when the error
-    comes from the engine itself (a type check, an injected fault)."""
-    stack = report.stack
-    for index, frame in enumerate(stack):
-        if not frame.filename.startswith(_ENGINE_DIR):
-            if index:
-                report.stack = traceback.StackSummary.from_list(stack[index:])
-            return
 
 
 def _on_timed_out(model: RunModel, event: events.NodeTimedOut) -> LogLine | None:

@@ -110,6 +110,20 @@ def test_failed_node_exits_one():
     assert "ValueError: broken on purpose" in out
 
 
+def test_failed_node_shows_where_it_failed():
+    _, out, _ = headless(
+        LoadSpec(PIPELINES / "runner_failures.py", "build_always_fails")
+    )
+    lines = out.splitlines()
+    failed = next(i for i, line in enumerate(lines) if "NodeFailed" in line)
+    traceback_lines = lines[failed + 1 : failed + 5]
+    assert traceback_lines[0].strip() == "Traceback (most recent call last):"
+    assert 'runner_failures.py", line 17, in broken' in traceback_lines[1]
+    # The engine's frames that lead into the node's code are left out.
+    assert "grafo_core" not in "\n".join(traceback_lines)
+    assert traceback_lines[-1].strip() == "ValueError: always broken"
+
+
 def test_summary_has_row_per_node():
     _, out, _ = headless(LoadSpec(CHUNKS_FILE, "build_failing"))
     summary = out[out.index("\nRun ") :]
