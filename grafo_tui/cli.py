@@ -101,7 +101,10 @@ def _seconds(text: str) -> float:
             f"{text!r} is not a number of seconds"
         ) from None
     if not 0 <= seconds < float("inf"):
-        raise argparse.ArgumentTypeError(f"{text!r} is not 0 or more seconds")
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a finite number of seconds of 0 or more; pass, "
+            "for example, 0.5 (0 turns the check off)"
+        )
     return seconds
 
 

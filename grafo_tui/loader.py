@@ -95,6 +95,17 @@ def parse_target(text: str) -> LoadSpec:
     if not separator:
         return LoadSpec(pathlib.Path(text), None)
     if name.isidentifier() and path_text:
+        head, colon, middle = path_text.rpartition(":")
+        if (
+            colon
+            and middle.isidentifier()
+            and not pathlib.Path(path_text).exists()
+            and pathlib.Path(head).exists()
+        ):
+            raise LoadError(
+                f"The target {text!r} has two names after the file {head!r}; "
+                f"give one function, as in `{head}:{middle}`. {_TARGET_HELP}"
+            )
         return LoadSpec(pathlib.Path(path_text), name)
     if pathlib.Path(text).exists():
         return LoadSpec(pathlib.Path(text), None)
@@ -298,7 +309,9 @@ def execute_module(pipeline: PipelineFile, module: types.ModuleType) -> None:
         if exc.code not in (None, 0):
             raise LoadError(
                 f"{pipeline.path} called sys.exit({exc.code!r}). grafo-tui treats a "
-                f"non-zero exit status as a failure of the pipeline."
+                f"non-zero exit status as a failure of the script and exits with "
+                f"status 2; a script that succeeded should end normally or call "
+                f"sys.exit(0)."
             ) from None
     except KeyboardInterrupt as exc:
         # Ctrl+C reaches only the main thread. On another thread (the runner's)

@@ -70,6 +70,14 @@ def test_parse_target_existing_path_with_colon(tmp_path):
     assert parse_target(str(path)) == LoadSpec(path, None)
 
 
+def test_parse_target_with_two_names_says_so(tmp_path):
+    path = write(tmp_path, "pipeline.py", "def build(): ...\n")
+    with pytest.raises(LoadError) as caught:
+        parse_target(f"{path}:build:extra")
+    assert "two names after the file" in str(caught.value)
+    assert f"`{path}:build`" in str(caught.value)
+
+
 @pytest.mark.parametrize(
     ("text", "fragment"),
     [
