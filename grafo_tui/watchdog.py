@@ -86,17 +86,21 @@ def blocking_location(frame: types.FrameType | None) -> tuple[str, int, str]:
     Returns the innermost frame when every frame is library code, and
     ``("", 0, "")`` for no frame.
     """
-    innermost = frame
+    chosen = _innermost_user_frame(frame) or frame
+    if chosen is None:
+        return ("", 0, "")
+    return (chosen.f_code.co_filename, chosen.f_lineno, chosen.f_code.co_name)
+
+
+def _innermost_user_frame(frame: types.FrameType | None) -> types.FrameType | None:
+    """Return the innermost frame outside library code, or `None`."""
     current = frame
     while current is not None:
         path = os.path.normcase(os.path.realpath(current.f_code.co_filename))
         if not path.startswith(_LIBRARY_DIRS):
-            break
+            return current
         current = current.f_back
-    chosen = current or innermost
-    if chosen is None:
-        return ("", 0, "")
-    return (chosen.f_code.co_filename, chosen.f_lineno, chosen.f_code.co_name)
+    return None
 
 
 class LoopWatchdog:
@@ -209,6 +213,12 @@ class LoopWatchdog:
         if target is not None:
             frame = sys._current_frames().get(target[1])
         node_id = grafo_core.node_of_frame(frame)
+        if node_id is None and _innermost_user_frame(frame) is None:
+            # No node and no user code on the thread: the loop is in its own
+            # or the engine's code, or the thread waits for a CPU on a busy
+            # machine. Neither is code to point at; look again next check.
+            del frame
+            return
         file, line, function = blocking_location(frame)
         del frame  # frames keep their locals alive
         assert self._sent_at is not None

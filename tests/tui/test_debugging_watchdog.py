@@ -46,6 +46,34 @@ def test_watchdog_reports_block_outside_nodes():
     assert unblocked.seconds > 0
 
 
+def test_watchdog_ignores_a_stall_with_no_user_code():
+    # A loop stuck where only library code is on its thread (here the
+    # standard library's Event.wait; on a busy machine, the loop's own
+    # select) has no code to point at: it gets no report.
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    messages: queue.SimpleQueue = queue.SimpleQueue()
+    watchdog = LoopWatchdog(messages.put, lambda: (loop, thread.ident), threshold=0.02)
+    release = threading.Event()
+    watchdog.start()
+    try:
+        loop.call_soon_threadsafe(threading.Event().wait, 0.2)
+        loop.call_soon_threadsafe(blocking_callback, release)
+        first = messages.get(timeout=5)
+        release.set()
+    finally:
+        release.set()
+        watchdog.stop()
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+        loop.close()
+    # The first report is the user callback's; the library wait before it
+    # was not reported.
+    assert isinstance(first, LoopBlocked)
+    assert first.function == "blocking_callback"
+
+
 def test_watchdog_rejects_zero_threshold():
     with pytest.raises(ValueError):
         LoopWatchdog(print, lambda: None, threshold=0)
