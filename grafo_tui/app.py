@@ -90,6 +90,23 @@ class GrafoApp(DebugCommands, App[None]):
     TITLE = "grafo-tui"
 
     BINDINGS = [
+        # The footer lists keys in this order and cuts off the ones that do not
+        # fit, so Help and Quit come first to stay visible at 80 columns.
+        Binding(
+            "question_mark",
+            "help",
+            "Help",
+            tooltip="Help: the legend of state marks and every key",
+            id="help",
+        ),
+        # Textual binds Ctrl+Q to the same action, with priority over dialogs.
+        Binding(
+            "q",
+            "quit",
+            "Quit",
+            tooltip="Quit, asking first while a run is in progress",
+            id="quit",
+        ),
         Binding(
             "a",
             "add_node",
@@ -159,21 +176,6 @@ class GrafoApp(DebugCommands, App[None]):
         Binding(
             "slash", "jump", "Jump", tooltip="Jump to a node by id or label", id="jump"
         ),
-        Binding(
-            "question_mark",
-            "help",
-            "Help",
-            tooltip="Help: the legend of state marks and every key",
-            id="help",
-        ),
-        # Textual binds Ctrl+Q to the same action, with priority over dialogs.
-        Binding(
-            "q",
-            "quit",
-            "Quit",
-            tooltip="Quit, asking first while a run is in progress",
-            id="quit",
-        ),
     ]
 
     def __init__(
@@ -215,6 +217,7 @@ class GrafoApp(DebugCommands, App[None]):
         self.details = NodeDetails(clock=clock, id="details")
         self.chunk_log = ChunkLog(id="log")
         self.output_panel = OutputPanel(id="output")
+        self.output_panel.label_of = lambda node_id: self.model.label(node_id)
         self.status_line = StatusLine(clock=clock, id="status")
         self.timeline = Timeline(clock=clock, id="timeline")
 
@@ -276,7 +279,7 @@ class GrafoApp(DebugCommands, App[None]):
     def drain_queue(self) -> None:
         """Apply the queued events and messages, then refresh the widgets once."""
         log_lines: list[LogLine] = []
-        printed: list[str] = []
+        printed: list[OutputWritten] = []
         drained: list[Any] = []
         for _ in range(MAX_BATCH):
             try:
@@ -350,10 +353,10 @@ class GrafoApp(DebugCommands, App[None]):
             self.timeline.show(self.model, self.selected_id)
 
     def _handle_message(
-        self, item: Any, printed: list[str], log_lines: list[LogLine]
+        self, item: Any, printed: list[OutputWritten], log_lines: list[LogLine]
     ) -> None:
         if isinstance(item, OutputWritten):
-            printed.append(item.text)
+            printed.append(item)
         elif isinstance(item, Notice):
             if item.text not in self._notices_shown:
                 self._notices_shown.add(item.text)
@@ -379,7 +382,10 @@ class GrafoApp(DebugCommands, App[None]):
             if item.error is not None:
                 # What the file printed before it failed belongs with the
                 # error, on the terminal, as when it runs without the screen.
-                output = [*self.output_panel.lines, "".join(printed)]
+                output = [
+                    *self.output_panel.lines,
+                    "".join(piece.text for piece in printed),
+                ]
                 text = "\n".join(line for line in output if line).rstrip("\n")
                 message = f"{text}\n\n{item.error}" if text else str(item.error)
                 self.exit(return_code=2, message=message)
@@ -432,6 +438,7 @@ class GrafoApp(DebugCommands, App[None]):
             parent_label=self.model.label(parent_id),
             functions=self.runner.functions,
             taken_ids=self.model.nodes,
+            entry_point=self.runner.entry_point,
         )
         self.push_screen(screen, lambda request: self._add(parent_id, request))
 

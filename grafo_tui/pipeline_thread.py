@@ -128,6 +128,7 @@ class PipelineThreadMixin:
                 self._end_pass(route, exc)
                 return self._wait_for_command(None)
 
+        self.entry_point = pipeline.function_name
         if pipeline.is_script:
             error = self._run_script(pipeline)
             self._end_pass(route, error)
@@ -291,6 +292,10 @@ class PipelineThreadMixin:
         reinstall_proxies()
         if self._module is not None:
             self.functions = async_functions_of(self._module)
+        if self.entry_point is None and task is not None:
+            name = getattr(task.get_coro(), "__name__", None)
+            if name in self.functions:
+                self.entry_point = name
         self.queue.put(ExecutorAttached(executor))
         key = id(executor)
         if key not in self._attached:

@@ -58,6 +58,10 @@ class PipelineRunner(PipelineThreadMixin):
         module_doc: The file's docstring, read without executing the file.
         functions: Top-level async and async generator functions of the file,
             filled once the module is loaded.
+        entry_point: The file's function that builds or runs the tree: NAME,
+            `build`, or in a script the coroutine function whose task started
+            a run (`main` of ``asyncio.run(main())``). The Add form leaves it
+            out of its choices.
         executor: The executor of the current or last run.
         loop: The event loop that runs the pipeline now, or `None`.
         hold_on_error: Set `TreeExecutor.hold_on_error` on every run before it
@@ -76,6 +80,7 @@ class PipelineRunner(PipelineThreadMixin):
         self.queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self.module_doc: str | None = None
         self.functions: dict[str, Callable[..., Any]] = {}
+        self.entry_point: str | None = None
         self.executor: grafo_core.TreeExecutor | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self.tree_sent = threading.Event()

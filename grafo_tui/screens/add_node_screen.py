@@ -50,9 +50,18 @@ def suggest_node_id(base: str, taken: Iterable[str]) -> str:
     return f"{base}-{number}"
 
 
-def function_choices(functions: dict[str, Callable]) -> dict[str, Callable]:
-    """Return the form's choices: the file's functions, then the built-ins."""
-    choices = dict(functions)
+def function_choices(
+    functions: dict[str, Callable], *, entry_point: str | None = None
+) -> dict[str, Callable]:
+    """Return the form's choices: the file's functions, then the built-ins.
+
+    `entry_point` names the file's function that builds or runs the tree. It
+    is left out, because a node that runs it would build or run the pipeline
+    again.
+    """
+    choices = {
+        name: function for name, function in functions.items() if name != entry_point
+    }
     for name, function in BUILTINS.items():
         choices[f"{name} (built-in)"] = function
     return choices
@@ -213,10 +222,11 @@ class AddNodeScreen(FormDialog[AddRequest | None]):
         parent_label: str,
         functions: dict[str, Callable],
         taken_ids: Iterable[str],
+        entry_point: str | None = None,
     ) -> None:
         super().__init__()
         self.parent_label = parent_label
-        self.choices = function_choices(functions)
+        self.choices = function_choices(functions, entry_point=entry_point)
         self.taken_ids = set(taken_ids)
 
     def compose(self) -> ComposeResult:

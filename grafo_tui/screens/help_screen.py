@@ -29,11 +29,14 @@ def help_legend(keys: list[tuple[str, str]]) -> Group:
     # The grid puts 2 spaces after its widest mark.
     mark_width = max(len(mark) for mark, _ in marks) + 2
     notes = Text(
-        f"  {CYCLE_MARK:<{mark_width}}the node appears again among its ancestors\n"
+        f"  {CYCLE_MARK:<{mark_width}}the node drawn again under its own descendant "
+        "(a cycle)\n"
         "\nA node with several parents is shown under each of them.\n"
         "Next to each node: duration, and chunk count for generators.\n"
         "Space or Enter opens or closes a node.\n"
         "In a tree of over 1,000 lines, later nodes start closed.\n"
+        "In the Output tab, 'name │' names the node that printed a line,\n"
+        "and '!' marks a line printed on stderr.\n"
     )
     return Group(
         Text("Node marks", "bold"),

@@ -29,6 +29,7 @@ class FakeRunner:
         self.items = items
         self.module_doc = module_doc
         self.functions = {"fetch": fetch, "double": double}
+        self.entry_point = None
         self.executor = None
         self.loop = None
         self.finished = False

@@ -321,6 +321,18 @@ def test_script_functions_filled_during_run():
     try:
         receive_until(runner, lambda m: isinstance(m, ExecutorAttached))
         assert {"step", "main"} <= set(runner.functions)
+        # `asyncio.run(main())` started the run, so `main` is the entry point.
+        assert runner.entry_point == "main"
+    finally:
+        runner.stop()
+
+
+def test_entry_point_of_a_builder_is_its_name():
+    runner = PipelineRunner(LoadSpec(BUILDERS, "async_node_list"))
+    runner.start()
+    try:
+        receive_until(runner, lambda m: isinstance(m, ExecutorAttached))
+        assert runner.entry_point == "async_node_list"
     finally:
         runner.stop()
 
