@@ -54,11 +54,19 @@ def _forward_target(parent: Node[Any], child: Node[Any], forward: object) -> str
             and p.name not in child.kwargs
         ]
         if len(candidates) != 1:
-            found = ", ".join(candidates) if candidates else "none"
+            function = child.coroutine.__qualname__
+            edge = f"Node.AUTO on edge {parent.uuid!r} -> {child.uuid!r}"
+            if not candidates:
+                raise AutoForwardError(
+                    f"{edge} needs exactly one free parameter in {function}, which "
+                    "has none to receive the output; connect without forward=, or "
+                    "give the function a parameter for it"
+                )
+            names = ", ".join(candidates)
             raise AutoForwardError(
-                f"Node.AUTO on edge {parent.uuid!r} -> {child.uuid!r} needs exactly "
-                f"one free parameter in {child.coroutine.__qualname__}, found "
-                f"{len(candidates)} ({found}); pass forward='name' instead"
+                f"{edge} needs exactly one free parameter in {function}, found "
+                f"{len(candidates)} ({names}); pass one of them as forward="
+                f"{candidates[0]!r}, or set the others in kwargs"
             )
         return candidates[0]
     if forward in child.kwargs:

@@ -89,15 +89,18 @@ async def test_auto_forward_picks_only_free_parameter():
 
 async def test_auto_forward_with_two_candidates_names_them():
     parent = make("parent")
-    with pytest.raises(AutoForwardError, match="a, b"):
+    with pytest.raises(AutoForwardError, match=r"found 2 \(a, b\); pass one") as caught:
         await parent.connect(make("child", takes_two), forward=Node.AUTO)
+    assert "forward='a'" in str(caught.value)
 
 
 async def test_auto_forward_with_no_candidate_fails():
     parent = make("parent")
     child = make("child", takes_value, kwargs={"value": 1})
-    with pytest.raises(AutoForwardError, match="none"):
+    with pytest.raises(AutoForwardError, match="has none to receive") as caught:
         await parent.connect(child, forward=Node.AUTO)
+    # No parameter is left to name, so the advice is to drop forward=.
+    assert "connect without forward=" in str(caught.value)
 
 
 async def test_forward_into_set_kwarg_is_override_error():
