@@ -284,6 +284,9 @@ class Case:
 # to 1.5x on the shared machine used here. `--clock wall` times wall time.
 clock = time.process_time
 
+# Whether the garbage collector is off during timed runs (`--no-gc`).
+collector_off = False
+
 
 async def measure_once(case: Case, timeout: float, *, keep: bool = True) -> None:
     if case.skipped:
@@ -291,10 +294,15 @@ async def measure_once(case: Case, timeout: float, *, keep: bool = True) -> None
     try:
         run = await case.prepare()
         gc.collect()
-        started = clock()
-        async with asyncio.timeout(timeout):
-            delivered = await run()
-        elapsed = clock() - started
+        if collector_off:
+            gc.disable()
+        try:
+            started = clock()
+            async with asyncio.timeout(timeout):
+                delivered = await run()
+            elapsed = clock() - started
+        finally:
+            gc.enable()
     except TimeoutError:
         case.skipped = f"timed out after {timeout:g} s"
         return
@@ -545,6 +553,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default="fan-out,chain,dag,chunks",
         help="comma-separated subset of fan-out,chain,dag,chunks",
     )
+    parser.add_argument(
+        "--no-gc",
+        action="store_true",
+        help="turn the garbage collector off during each timed run, to see what "
+        "its passes cost; the targets are for the default, with it on",
+    )
     args = parser.parse_args(argv)
     for name in ("nodes", "chunks", "repeats", "dag_width", "max_parents"):
         if getattr(args, name) < 1:
@@ -565,9 +579,10 @@ def make_graph(shape: str, size: int, args: argparse.Namespace) -> Graph:
 
 
 async def main(argv: list[str] | None = None) -> int:
-    global clock
+    global clock, collector_off
     args = parse_args(argv)
     clock = time.process_time if args.clock == "cpu" else time.perf_counter
+    collector_off = args.no_gc
     print(f"machine: {describe_machine()}")
     print(f"command: {' '.join([os.path.basename(sys.executable)] + sys.argv)}")
     print(
@@ -575,6 +590,7 @@ async def main(argv: list[str] | None = None) -> int:
         f"{'CPU' if args.clock == 'cpu' else 'wall'} time; "
         f"per-run timeout {args.timeout:g} s; graph building is not timed; "
         "gc.collect() before each run"
+        + ("; the collector is OFF during timed runs" if args.no_gc else "")
     )
     if upstream is not None and args.upstream_nodes != args.nodes:
         print(
