@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import queue
 import threading
+from collections.abc import Iterator
 
 import pytest
 
@@ -18,25 +20,35 @@ def blocking_callback(release: threading.Event) -> None:
     release.wait(5)  # blocks the loop outside any node
 
 
-def test_watchdog_reports_block_outside_nodes():
+@contextlib.contextmanager
+def watched_loop() -> Iterator[tuple[asyncio.AbstractEventLoop, queue.SimpleQueue]]:
+    """Run an event loop on a thread under a watchdog with a 0.02 s threshold;
+    yield the loop and the queue the watchdog reports to."""
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
     messages: queue.SimpleQueue = queue.SimpleQueue()
     watchdog = LoopWatchdog(messages.put, lambda: (loop, thread.ident), threshold=0.02)
-    release = threading.Event()
     watchdog.start()
     try:
-        loop.call_soon_threadsafe(blocking_callback, release)
-        blocked = messages.get(timeout=5)
-        release.set()
-        unblocked = messages.get(timeout=5)
+        yield loop, messages
     finally:
-        release.set()
         watchdog.stop()
         loop.call_soon_threadsafe(loop.stop)
         thread.join(5)
         loop.close()
+
+
+def test_watchdog_reports_block_outside_nodes():
+    release = threading.Event()
+    with watched_loop() as (loop, messages):
+        try:
+            loop.call_soon_threadsafe(blocking_callback, release)
+            blocked = messages.get(timeout=5)
+            release.set()
+            unblocked = messages.get(timeout=5)
+        finally:
+            release.set()
     assert isinstance(blocked, LoopBlocked)
     assert blocked.node_id is None
     assert blocked.function == "blocking_callback"
@@ -50,24 +62,14 @@ def test_watchdog_ignores_a_stall_with_no_user_code():
     # A loop stuck where only library code is on its thread (here the
     # standard library's Event.wait; on a busy machine, the loop's own
     # select) has no code to point at: it gets no report.
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    messages: queue.SimpleQueue = queue.SimpleQueue()
-    watchdog = LoopWatchdog(messages.put, lambda: (loop, thread.ident), threshold=0.02)
     release = threading.Event()
-    watchdog.start()
-    try:
-        loop.call_soon_threadsafe(threading.Event().wait, 0.2)
-        loop.call_soon_threadsafe(blocking_callback, release)
-        first = messages.get(timeout=5)
-        release.set()
-    finally:
-        release.set()
-        watchdog.stop()
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(5)
-        loop.close()
+    with watched_loop() as (loop, messages):
+        try:
+            loop.call_soon_threadsafe(threading.Event().wait, 0.2)
+            loop.call_soon_threadsafe(blocking_callback, release)
+            first = messages.get(timeout=5)
+        finally:
+            release.set()
     # The first report is the user callback's; the library wait before it
     # was not reported.
     assert isinstance(first, LoopBlocked)
