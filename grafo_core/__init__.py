@@ -1,6 +1,7 @@
 """An asyncio task-tree engine with the Grafo API, lifecycle events and control."""
 
 from grafo_core import errors, events
+from grafo_core._forwarding import auto_forward_candidates
 from grafo_core.chunk import Chunk
 from grafo_core.errors import NodeTimeoutError
 from grafo_core.events import NodeState
@@ -15,6 +16,7 @@ __all__ = [
     "NodeState",
     "NodeTimeoutError",
     "TreeExecutor",
+    "auto_forward_candidates",
     "await_chain",
     "current_node_id",
     "errors",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +39,19 @@ class ForwardRule:
     positional: bool = True
 
 
+def auto_forward_candidates(
+    function: Callable[..., Any], kwargs: Mapping[str, Any]
+) -> list[str]:
+    """Return the parameters of `function` that `Node.AUTO` could forward
+    into: the named ones, with or without a default, that `kwargs` does not
+    set. AUTO works when there is exactly one."""
+    return [
+        p.name
+        for p in inspect.signature(function).parameters.values()
+        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name not in kwargs
+    ]
+
+
 def _forward_target(parent: Node[Any], child: Node[Any], forward: object) -> str:
     """Check a `forward=` value against the child's signature; return the name."""
     if not (forward is AUTO or isinstance(forward, str)):
@@ -47,12 +60,7 @@ def _forward_target(parent: Node[Any], child: Node[Any], forward: object) -> str
         )
     parameters = inspect.signature(child.coroutine).parameters.values()
     if forward is AUTO:
-        candidates = [
-            p.name
-            for p in parameters
-            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
-            and p.name not in child.kwargs
-        ]
+        candidates = auto_forward_candidates(child.coroutine, child.kwargs)
         if len(candidates) != 1:
             function = child.coroutine.__qualname__
             edge = f"Node.AUTO on edge {parent.uuid!r} -> {child.uuid!r}"

@@ -21,7 +21,13 @@ from textual.widgets import Footer, Header, TabbedContent, TabPane
 import grafo_core
 from grafo_core import Node, events
 from grafo_core.events import NodeState
-from grafo_tui.debug_commands import DEBUG_BINDINGS, WHERE_INTERVAL, DebugCommands
+from grafo_tui.debug_commands import (
+    DEBUG_BINDINGS,
+    EXPLAIN_ACTIONS,
+    HOLD_BINDINGS,
+    WHERE_INTERVAL,
+    DebugCommands,
+)
 from grafo_tui.model import LogLine, RunModel
 from grafo_tui.output_capture import OutputWritten, route_pipeline_writes
 from grafo_tui.pipeline_messages import (
@@ -107,6 +113,9 @@ class GrafoApp(DebugCommands, App[None]):
             tooltip="Quit, asking first while a run is in progress",
             id="quit",
         ),
+        # Shown only while they apply, when they matter most, so they come
+        # right after Help and Quit.
+        *HOLD_BINDINGS,
         Binding(
             "a",
             "add_node",
@@ -212,14 +221,21 @@ class GrafoApp(DebugCommands, App[None]):
         self._stop_preparing_runs: Callable[[], None] = lambda: None
         self._last_refresh = 0.0
         self._dirty = False
+        self._hold_keys = (False, False)
+        # `drawn_time` state: the time of the latest queue item applied,
+        # whether items were left on the queue after the last drain, and the
+        # latest time returned.
+        self._latest_item_time = float("-inf")
+        self._behind = False
+        self._drawn_time = float("-inf")
 
-        self.task_tree = TaskTree(clock=clock, id="tree")
-        self.details = NodeDetails(clock=clock, id="details")
+        self.task_tree = TaskTree(clock=self.drawn_time, id="tree")
+        self.details = NodeDetails(clock=self.drawn_time, id="details")
         self.chunk_log = ChunkLog(id="log")
         self.output_panel = OutputPanel(id="output")
         self.output_panel.label_of = lambda node_id: self.model.label(node_id)
-        self.status_line = StatusLine(clock=clock, id="status")
-        self.timeline = Timeline(clock=clock, id="timeline")
+        self.status_line = StatusLine(clock=self.drawn_time, id="status")
+        self.timeline = Timeline(clock=self.drawn_time, id="timeline")
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -276,6 +292,19 @@ class GrafoApp(DebugCommands, App[None]):
         """Id of the node under the tree's cursor, or `None`."""
         return self.task_tree.selected_id
 
+    def drawn_time(self) -> float:
+        """Return the moment that running times and the run's clock are drawn at.
+
+        It is `clock()`, unless the last drain left items on the queue: then
+        the screen shows the past, so it is the time of the latest item
+        applied. A run that ended in the backlog would otherwise show a
+        running time past its end, then its shorter real one. The value
+        never goes back.
+        """
+        now = self._latest_item_time if self._behind else self.clock()
+        self._drawn_time = max(self._drawn_time, now)
+        return self._drawn_time
+
     def drain_queue(self) -> None:
         """Apply the queued events and messages, then refresh the widgets once."""
         log_lines: list[LogLine] = []
@@ -287,6 +316,10 @@ class GrafoApp(DebugCommands, App[None]):
             except queue.Empty:
                 break
             drained.append(item)
+            # Engine events and `OutputWritten` carry the time they were sent.
+            moment = getattr(item, "time", None)
+            if moment is not None and moment > self._latest_item_time:
+                self._latest_item_time = moment
             if type(item) in events.EVENT_TYPES:
                 line = self.model.apply(item)
                 if line is not None:
@@ -302,6 +335,9 @@ class GrafoApp(DebugCommands, App[None]):
             else:
                 self._handle_message(item, printed, log_lines)
         count = len(drained)
+        self._behind = not self.runner.queue.empty()
+        if count:
+            self._update_hold_keys()
         self.record_items(drained)
         self.chunk_log.write_lines(log_lines)
         self.output_panel.write_output(printed)
@@ -323,6 +359,22 @@ class GrafoApp(DebugCommands, App[None]):
                 self.model, ended=self.pipeline_ended, reloading=self.reloading
             )
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool:
+        # False hides the key from the footer. The key then reaches its
+        # stand-in binding in `HOLD_BINDINGS`, which notifies why.
+        retry, release = self._hold_keys
+        if action == "retry_node":
+            return retry
+        if action == "release_run":
+            return release
+        return True
+
+    def _update_hold_keys(self) -> None:
+        hold_keys = self.hold_keys_apply()
+        if hold_keys != self._hold_keys:
+            self._hold_keys = hold_keys
+            self.refresh_bindings()
+
     def refresh_views(self) -> None:
         """Redraw the tree, the details and the status line from the model."""
         self.task_tree.update()
@@ -332,6 +384,8 @@ class GrafoApp(DebugCommands, App[None]):
         )
         if self.timeline.display:
             self.timeline.show(self.model, self.selected_id)
+        if isinstance(self.screen, RemoveNodeScreen):
+            self.screen.show(self.model)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         # Textual's own Quit entry calls `action_quit` too; the entry of the
@@ -341,6 +395,8 @@ class GrafoApp(DebugCommands, App[None]):
                 yield command
         for binding in self.BINDINGS:
             assert isinstance(binding, Binding)
+            if binding.action in EXPLAIN_ACTIONS:
+                continue
             action = getattr(self, f"action_{binding.action}")
             key = self.get_key_display(binding)
             yield SystemCommand(
@@ -434,16 +490,23 @@ class GrafoApp(DebugCommands, App[None]):
         parent_id = self._selected_node("add a child to")
         if parent_id is None or not self._run_takes_commands("add a node"):
             return
+        self._open_add_form(parent_id)
+
+    def _open_add_form(
+        self, parent_id: str, fields: dict[str, str] | None = None, error: str = ""
+    ) -> None:
         screen = AddNodeScreen(
             parent_label=self.model.label(parent_id),
             functions=self.runner.functions,
             taken_ids=self.model.nodes,
             entry_point=self.runner.entry_point,
+            fields=fields,
+            error=error,
         )
         self.push_screen(screen, lambda request: self._add(parent_id, request))
 
     def _add(self, parent_id: str, request: AddRequest | None) -> None:
-        if request is None:
+        if request is None or not self._run_takes_commands("add a node"):
             return
         forward = Node.AUTO if request.forward == AUTO else request.forward
         node = Node(
@@ -452,10 +515,29 @@ class GrafoApp(DebugCommands, App[None]):
             uuid=request.node_id,
             timeout=request.timeout,
         )
-        self._submit(
-            f"add {request.node_id}",
-            lambda ex: ex.add(node, parents=[parent_id], forward=forward),
+        future = self.runner.submit(
+            lambda ex: ex.add(node, parents=[parent_id], forward=forward)
         )
+        report = functools.partial(self._report_add, parent_id, request, future)
+        self.run_worker(report, exit_on_error=False)
+
+    async def _report_add(
+        self, parent_id: str, request: AddRequest, future: Future
+    ) -> None:
+        """Open the form again, as typed, when the engine rejects the node.
+
+        The form checks what it can, but only the engine has the run's
+        current tree and its own rules.
+        """
+        try:
+            await asyncio.wrap_future(future)
+        except Exception as error:
+            if parent_id in self.model.nodes and not self.model.is_finished:
+                message = f"The engine rejected {request.node_id}: {error}"
+                self._open_add_form(parent_id, request.fields, message)
+            else:
+                text = f"Could not add {request.node_id}: {error}"
+                self.notify(text, severity="error", timeout=8)
 
     def action_remove_node(self) -> None:
         node_id = self._selected_node("remove")
@@ -579,7 +661,8 @@ class GrafoApp(DebugCommands, App[None]):
         keys = []
         for binding in self.BINDINGS:
             assert isinstance(binding, Binding)
-            keys.append((self.get_key_display(binding), binding.description))
+            if binding.action not in EXPLAIN_ACTIONS:
+                keys.append((self.get_key_display(binding), binding.description))
         keys.append(("ctrl+q", "Quit, as q does"))
         keys.append(("ctrl+p", "Command palette (themes, keys)"))
         keys.append(("tab", "Move focus between panels"))

@@ -33,6 +33,32 @@ MAX_RECORD = 200_000
 """Queue items kept for the export key, so a flood cannot fill memory; later
 items are not exported. `--events` on the command line keeps every one."""
 
+HOLD_BINDINGS = [
+    Binding(
+        "t",
+        "retry_node",
+        "Retry",
+        tooltip="Retry the selected failed, timed-out or cancelled node",
+        id="retry_node",
+    ),
+    Binding(
+        "e",
+        "release_run",
+        "End held run",
+        tooltip="End a run that is held open after a failure",
+        id="release_run",
+    ),
+    # While `check_action` turns the two above off, the same keys reach these,
+    # which notify why nothing can be retried or ended.
+    Binding("t", "explain_retry", show=False, id="retry_node.unavailable"),
+    Binding("e", "explain_release", show=False, id="release_run.unavailable"),
+]
+"""Keys that apply only while the run on screen has a node to retry or is
+held; `GrafoApp.check_action` leaves them out of the footer otherwise."""
+
+EXPLAIN_ACTIONS = frozenset({"explain_retry", "explain_release"})
+"""Actions of the stand-in bindings, left out of the help and the palette."""
+
 DEBUG_BINDINGS = [
     Binding(
         "v",
@@ -47,22 +73,6 @@ DEBUG_BINDINGS = [
         "Breakpoint",
         tooltip="Set or clear a breakpoint: the run pauses just before the node",
         id="toggle_breakpoint",
-        show=False,
-    ),
-    Binding(
-        "t",
-        "retry_node",
-        "Retry",
-        tooltip="Retry the selected failed, timed-out or cancelled node",
-        id="retry_node",
-        show=False,
-    ),
-    Binding(
-        "e",
-        "release_run",
-        "End held run",
-        tooltip="End a run that is held open after a failure",
-        id="release_run",
         show=False,
     ),
     Binding(
@@ -401,6 +411,19 @@ class DebugCommands:
         """Return a log line about the whole run, at the current time."""
         return LogLine(self.model.elapsed(self.clock()), None, "", text, "run")
 
+    def hold_keys_apply(self: GrafoApp) -> tuple[bool, bool]:
+        """Return whether the retry key and the end-held-run key apply now.
+
+        Retry applies while the run on screen goes on and has a failed,
+        timed-out or cancelled node; ending applies while the run is held.
+        """
+        model = self.model
+        if not model.is_started or model.is_finished:
+            return False, False
+        held = model.held is not None
+        retry = held or any(view.state in RETRYABLE for view in model.nodes.values())
+        return retry, held
+
     def action_retry_node(self: GrafoApp) -> None:
         node_id = self._selected_node("retry")
         if node_id is None:
@@ -419,6 +442,12 @@ class DebugCommands:
             lambda ex: ex.retry(node_id),
             f"{view.label} could not be retried: the run was stopped or cancelled.",
         )
+
+    def action_explain_retry(self: GrafoApp) -> None:
+        self.action_retry_node()
+
+    def action_explain_release(self: GrafoApp) -> None:
+        self.action_release_run()
 
     def action_release_run(self: GrafoApp) -> None:
         if not self.model.held:

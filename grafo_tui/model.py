@@ -90,7 +90,8 @@ class RunModel:
         self.held: str | None = None
         """Why the run is held open for retries (`RunHeld`), or `None`."""
         self.paused_at: str | None = None
-        """The node whose breakpoint paused the run, or `None`."""
+        """The node whose breakpoint paused the run while it still waits to
+        start there, or `None`."""
         self.running_history: list[tuple[float, int]] = []
         """``(time, running count)`` after every change of the running count."""
         self.blocking: LoopBlock | None = None

@@ -188,8 +188,16 @@ def _on_node_added(model: RunModel, event: events.NodeAdded) -> LogLine | None:
     return model._line(event, text, "graph")
 
 
+def _leave_breakpoint(model: RunModel, node_id: str | None) -> None:
+    """Forget that the run paused at `node_id`'s breakpoint once that node
+    will not start from it: it started, was skipped, cancelled or removed."""
+    if model.paused_at is not None and model.paused_at == node_id:
+        model.paused_at = None
+
+
 def _on_node_removed(model: RunModel, event: events.NodeRemoved) -> LogLine | None:
     assert event.node_id is not None
+    _leave_breakpoint(model, event.node_id)
     node = model.nodes.get(event.node_id)
     if node is None:
         return None
@@ -321,8 +329,7 @@ def _on_node_started(model: RunModel, event: events.NodeStarted) -> None:
     node.fault = None
     node.awaiting = ()
     model.held = None
-    if model.paused_at == node.node_id:
-        model.paused_at = None
+    _leave_breakpoint(model, node.node_id)
     model._set_running(event.time, add=node.node_id)
     model.max_running = max(model.max_running, len(model._running))
 
@@ -374,6 +381,7 @@ def _on_timed_out(model: RunModel, event: events.NodeTimedOut) -> LogLine | None
 
 
 def _on_cancelled(model: RunModel, event: events.NodeCancelled) -> LogLine | None:
+    _leave_breakpoint(model, event.node_id)
     node = model._node(event)
     if node is None:
         return None
@@ -384,6 +392,7 @@ def _on_cancelled(model: RunModel, event: events.NodeCancelled) -> LogLine | Non
 
 
 def _on_skipped(model: RunModel, event: events.NodeSkipped) -> SkippedLine | None:
+    _leave_breakpoint(model, event.node_id)
     node = model._node(event)
     if node is None:
         return None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 import inspect
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from rich.text import Text
@@ -14,6 +14,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Label, Select, Static
 
+from grafo_core import auto_forward_candidates
 from grafo_tui.builtin_nodes import BUILTINS
 from grafo_tui.screens.dialog import FormDialog
 from grafo_tui.widgets.mount_safe_select import MountSafeSelect
@@ -32,6 +33,8 @@ class AddRequest:
         kwargs: Its keyword arguments.
         forward: `None`, `AUTO`, or the parameter that receives the parent's output.
         timeout: Seconds for one run, or `None` for no limit.
+        fields: The text of each field as typed, by field id, so that the
+            form can open again with it when the engine rejects the node.
     """
 
     node_id: str
@@ -39,6 +42,7 @@ class AddRequest:
     kwargs: dict[str, Any]
     forward: str | None
     timeout: float | None
+    fields: dict[str, str] = field(default_factory=dict)
 
 
 def suggest_node_id(base: str, taken: Iterable[str]) -> str:
@@ -95,8 +99,13 @@ def parse_add_form(
     if kwargs is not None and function is not None:
         _check_kwargs(function, kwargs, errors)
     forward = _parse_forward(forward_text.strip(), function, kwargs, errors)
-    if kwargs is not None and function is not None and "kwargs" not in errors:
-        _check_required(function, kwargs, forward, errors)
+    target = forward
+    if forward == AUTO and function is not None and kwargs is not None:
+        target = _auto_target(function, kwargs, errors)
+    # A forward error already names the fix, and `target` is unknown then.
+    checkable = "kwargs" not in errors and "forward" not in errors
+    if kwargs is not None and function is not None and checkable:
+        _check_required(function, kwargs, target, errors)
     timeout = _parse_timeout(timeout_text.strip(), errors)
     if errors:
         return None, errors
@@ -105,15 +114,93 @@ def parse_add_form(
 
 
 def _parse_kwargs(text: str, errors: dict[str, str]) -> dict[str, Any] | None:
+    source = text.strip() or "{}"
     try:
-        value = ast.literal_eval(text.strip() or "{}")
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError) as error:
-        errors["kwargs"] = f"Not a Python literal: {error}."
+        value = ast.literal_eval(source)
+    except SyntaxError as error:
+        errors["kwargs"] = (
+            f"Invalid Python syntax at column {error.offset}: {error.msg}."
+        )
+        return None
+    except (ValueError, TypeError, MemoryError, RecursionError):
+        errors["kwargs"] = describe_non_literal(source)
         return None
     if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
         errors["kwargs"] = "Enter a dict with string keys, such as {'seconds': 0.5}."
         return None
     return value
+
+
+LITERALS_TEXT = "strings, numbers, lists, tuples, dicts, sets, True, False and None"
+"""The values that `ast.literal_eval`, which reads the kwargs field, accepts."""
+
+_NON_LITERAL_KINDS = {
+    ast.Name: "a name",
+    ast.Call: "a function call",
+    ast.Attribute: "an attribute access",
+    ast.Subscript: "a subscript",
+    ast.Lambda: "a lambda",
+    ast.BinOp: "an operation",
+    ast.BoolOp: "an operation",
+    ast.Compare: "a comparison",
+    ast.JoinedStr: "an f-string",
+}
+
+
+def describe_non_literal(source: str) -> str:
+    """Return a message naming the part of `source` that is not a literal.
+
+    `source` parses as a Python expression but `ast.literal_eval` rejected
+    it; its own message shows AST objects rather than the text typed.
+    """
+    try:
+        tree = ast.parse(source, mode="eval")
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        tree = None
+    offender = _first_non_literal(tree.body) if tree is not None else None
+    if offender is None:
+        return f"Only literals are accepted: {LITERALS_TEXT}."
+    segment = ast.get_source_segment(source, offender) or ast.unparse(offender)
+    if isinstance(offender, ast.Dict):
+        kind = "a ** unpacking"
+    else:
+        kind = _NON_LITERAL_KINDS.get(type(offender), "an expression")
+    message = (
+        f"`{segment}` is {kind}, not a value; only literals are accepted: "
+        f"{LITERALS_TEXT}."
+    )
+    if isinstance(offender, ast.Name):
+        message += f" Quote it for text: {segment!r}."
+    return message
+
+
+def _first_non_literal(node: ast.expr) -> ast.expr | None:
+    """Return the first subexpression of `node` that is not a literal, if any."""
+    if isinstance(node, ast.Constant):
+        return None
+    if isinstance(node, ast.Dict):
+        keys = [key for key in node.keys if key is not None]
+        if len(keys) < len(node.keys):
+            return node  # contains a ** unpacking
+        children: list[ast.expr] = [*keys, *node.values]
+    elif isinstance(node, (ast.List, ast.Tuple, ast.Set)):
+        children = list(node.elts)
+    elif isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.UAdd, ast.USub)):
+        children = [node.operand]
+    elif (
+        isinstance(node, ast.BinOp)
+        and isinstance(node.op, (ast.Add, ast.Sub))
+        and isinstance(node.right, ast.Constant)
+        and isinstance(node.right.value, complex)
+    ):
+        children = [node.left]  # a complex number such as 1+2j
+    else:
+        return node
+    for child in children:
+        found = _first_non_literal(child)
+        if found is not None:
+            return found
+    return None
 
 
 def _parse_forward(
@@ -147,6 +234,42 @@ def _check_kwargs(
         )
 
 
+def _auto_target(
+    function: Callable, kwargs: dict[str, Any], errors: dict[str, str]
+) -> str | None:
+    """Return the parameter that `Node.AUTO` forwards to, or `None` with an
+    error under "forward" when there is not exactly one.
+
+    The rule is the engine's own, `grafo_core.auto_forward_candidates`.
+    """
+    try:
+        free = auto_forward_candidates(function, kwargs)
+    except (TypeError, ValueError):  # no signature to read
+        return None
+    if len(free) == 1:
+        return free[0]
+    name = getattr(function, "__name__", "the function")
+    if not free and not kwargs:
+        errors["forward"] = (
+            f"AUTO needs exactly one parameter that kwargs does not set, and {name} "
+            "takes no parameters; leave forward empty to pass no data."
+        )
+    elif not free:
+        errors["forward"] = (
+            f"AUTO needs exactly one parameter that kwargs does not set, and kwargs "
+            f"sets every parameter of {name}; leave forward empty to pass no data, "
+            "or take a parameter out of kwargs."
+        )
+    else:
+        names = ", ".join(free)
+        errors["forward"] = (
+            "AUTO needs exactly one parameter that kwargs does not set, and "
+            f"{name} has {len(free)} ({names}); write one of them as forward, "
+            f"such as {free[0]}, or set the others in kwargs."
+        )
+    return None
+
+
 def _check_required(
     function: Callable,
     kwargs: dict[str, Any],
@@ -166,8 +289,6 @@ def _check_required(
         and p.name not in kwargs
         and p.name != forward
     ]
-    if forward == AUTO and missing:
-        missing = missing[1:]  # AUTO fills the one free parameter
     if missing:
         errors["kwargs"] = (
             f"Missing {', '.join(map(repr, missing))}: the function takes "
@@ -207,8 +328,15 @@ def _parse_timeout(text: str, errors: dict[str, str]) -> float | None:
     return timeout
 
 
+_TEXT_FIELDS = ("node-id", "kwargs", "forward", "timeout")
+
+
 class AddNodeScreen(FormDialog[AddRequest | None]):
-    """Ask for the new node's id, function, kwargs, forwarding and timeout."""
+    """Ask for the new node's id, function, kwargs, forwarding and timeout.
+
+    `fields` fills the form with earlier text, by field id (see
+    `AddRequest.fields`), and `error` is shown under it from the start.
+    """
 
     CONFIRM_ID = "add"
 
@@ -223,21 +351,28 @@ class AddNodeScreen(FormDialog[AddRequest | None]):
         functions: dict[str, Callable],
         taken_ids: Iterable[str],
         entry_point: str | None = None,
+        fields: dict[str, str] | None = None,
+        error: str = "",
     ) -> None:
         super().__init__()
         self.parent_label = parent_label
         self.choices = function_choices(functions, entry_point=entry_point)
         self.taken_ids = set(taken_ids)
+        self.fields = fields or {}
+        self.error = error
 
     def compose(self) -> ComposeResult:
         first = next(iter(self.choices))
+        if self.fields.get("function") in self.choices:
+            first = self.fields["function"]
         options = [(name, name) for name in self.choices]
+        fields = self.fields
         with Vertical(id="dialog", classes="form") as dialog:
             dialog.border_title = "Add a node"
             yield Static(Text(f"The new node runs after {self.parent_label}."))
             with Horizontal(classes="row"):
                 yield Label("id")
-                yield Input(self._suggest(first), id="node-id")
+                yield Input(fields.get("node-id", self._suggest(first)), id="node-id")
             with Horizontal(classes="row"):
                 yield Label("function")
                 yield MountSafeSelect(
@@ -245,14 +380,26 @@ class AddNodeScreen(FormDialog[AddRequest | None]):
                 )
             with Horizontal(classes="row"):
                 yield Label("kwargs")
-                yield Input("{}", placeholder="a Python dict literal", id="kwargs")
+                yield Input(
+                    fields.get("kwargs", "{}"),
+                    placeholder="a Python dict literal",
+                    id="kwargs",
+                )
             with Horizontal(classes="row"):
                 yield Label("forward")
-                yield Input(placeholder="none, AUTO or a parameter name", id="forward")
+                yield Input(
+                    fields.get("forward", ""),
+                    placeholder="none, AUTO or a parameter name",
+                    id="forward",
+                )
             with Horizontal(classes="row"):
                 yield Label("timeout (s)")
-                yield Input("60", placeholder="empty: no limit", id="timeout")
-            yield Static("", id="errors", classes="errors")
+                yield Input(
+                    fields.get("timeout", "60"),
+                    placeholder="empty: no limit",
+                    id="timeout",
+                )
+            yield Static(Text(self.error), id="errors", classes="errors")
             with Horizontal(classes="buttons"):
                 yield Button("Add", variant="primary", id="add")
                 yield Button("Cancel", id="cancel")
@@ -263,22 +410,23 @@ class AddNodeScreen(FormDialog[AddRequest | None]):
             node_id.value = self._suggest(str(event.value))
 
     def submit(self) -> None:
-        choice = self.query_one("#function", Select).value
+        typed = {name: self.query_one(f"#{name}", Input).value for name in _TEXT_FIELDS}
+        typed["function"] = str(self.query_one("#function", Select).value)
         request, errors = parse_add_form(
-            node_id=self.query_one("#node-id", Input).value,
+            node_id=typed["node-id"],
             taken_ids=self.taken_ids,
-            function=self.choices.get(str(choice)),
-            kwargs_text=self.query_one("#kwargs", Input).value,
-            forward_text=self.query_one("#forward", Input).value,
-            timeout_text=self.query_one("#timeout", Input).value,
+            function=self.choices.get(typed["function"]),
+            kwargs_text=typed["kwargs"],
+            forward_text=typed["forward"],
+            timeout_text=typed["timeout"],
         )
-        for field in ("node-id", "kwargs", "forward", "timeout"):
-            self.query_one(f"#{field}", Input).set_class(field in errors, "-invalid")
+        for name in _TEXT_FIELDS:
+            self.query_one(f"#{name}", Input).set_class(name in errors, "-invalid")
         labels = {"node-id": "id"}
         message = Text("\n".join(f"{labels.get(k, k)}: {v}" for k, v in errors.items()))
         self.query_one("#errors", Static).update(message)
         if request is not None:
-            self.dismiss(request)
+            self.dismiss(replace(request, fields=typed))
 
     def _suggest(self, choice: str) -> str:
         return suggest_node_id(choice.split(" ")[0], self.taken_ids)

@@ -31,10 +31,11 @@ def describe_removal(model: RunModel, node_id: str) -> str:
             if len(orphans) == 1
             else f"{len(orphans)} descendants have"
         )
+        fate = _cut_off_fate(model, orphans)
         lines.append(
             f"{count} no other way from a root: {names}{more}. "
             "'Remove with descendants' removes them too; "
-            "'Remove only this node' leaves them cut off, so they never start."
+            f"'Remove only this node' leaves them cut off, {fate}"
         )
     takers = _forward_takers(model, node_id, orphans)
     for child_id, parameter in takers[:4]:
@@ -46,6 +47,22 @@ def describe_removal(model: RunModel, node_id: str) -> str:
     if not orphans and not takers:
         lines.append("No descendant depends on it alone.")
     return "\n".join(lines)
+
+
+def _cut_off_fate(model: RunModel, orphans: list[str]) -> str:
+    """Return what happens to `orphans` once they are cut off: the waiting
+    ones never start, and the others started already."""
+    started = [i for i in orphans if model.nodes[i].state is not NodeState.WAITING]
+    if not started:
+        return "so they never start."
+    names = ", ".join(model.label(i) for i in started[:4])
+    more = f" and {len(started) - 4} more" if len(started) > 4 else ""
+    if len(started) == len(orphans):
+        return f"and all of them started already ({names}{more})."
+    return (
+        f"so the waiting ones never start; {names}{more} started already "
+        "(or are queued)."
+    )
 
 
 def _forward_takers(
@@ -68,7 +85,11 @@ def _forward_takers(
 
 
 class RemoveNodeScreen(Dialog[str | None]):
-    """Say what removing a node does; dismiss with `CASCADE`, `SINGLE` or `None`."""
+    """Say what removing a node does; dismiss with `CASCADE`, `SINGLE` or `None`.
+
+    The app calls `show` as the run goes on, so the text and buttons follow
+    the node's state and its children's while the dialog is open.
+    """
 
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="remove_node.cancel"),
@@ -76,20 +97,57 @@ class RemoveNodeScreen(Dialog[str | None]):
 
     def __init__(self, model: RunModel, node_id: str) -> None:
         super().__init__()
+        self.model = model
+        self.node_id = node_id
+        self.label = model.label(node_id)
         self.description = describe_removal(model, node_id)
         self.has_orphans = bool(model.orphaned_by_removal(node_id))
+        self.removable = True
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog") as dialog:
             dialog.border_title = "Remove a node"
-            yield Static(Text(self.description))
+            yield Static(Text(self.description), id="description")
             with Horizontal(classes="buttons"):
-                if self.has_orphans:
-                    yield Button("Remove with descendants", "error", id=CASCADE)
-                    yield Button("Remove only this node", "warning", id=SINGLE)
-                else:
-                    yield Button("Remove", "error", id=CASCADE)
+                # Set up as `_show_buttons` would, so the first layout is the
+                # final one and a click right after opening lands.
+                cascade = Button(self._cascade_label(), "error", id=CASCADE)
+                single = Button("Remove only this node", "warning", id=SINGLE)
+                single.display = self.has_orphans
+                yield cascade
+                yield single
                 yield Button("Cancel", id="cancel")
+
+    def show(self, model: RunModel) -> None:
+        """Describe the removal again from `model`, the app's model now."""
+        node_gone = model is not self.model or self.node_id not in model.nodes
+        if node_gone or model.is_finished:
+            description = (
+                f"{self.label} is no longer in a running tree: it was removed or "
+                "its run ended, so there is nothing to remove."
+            )
+            has_orphans, removable = False, False
+        else:
+            description = describe_removal(model, self.node_id)
+            has_orphans = bool(model.orphaned_by_removal(self.node_id))
+            removable = True
+        if description != self.description:
+            self.description = description
+            self.query_one("#description", Static).update(Text(description))
+        if (has_orphans, removable) != (self.has_orphans, self.removable):
+            self.has_orphans, self.removable = has_orphans, removable
+            self._show_buttons()
+
+    def _cascade_label(self) -> str:
+        return "Remove with descendants" if self.has_orphans else "Remove"
+
+    def _show_buttons(self) -> None:
+        cascade = self.query_one(f"#{CASCADE}", Button)
+        cascade.label = self._cascade_label()
+        cascade.display = self.removable
+        self.query_one(f"#{SINGLE}", Button).display = self.has_orphans
+        if not self.removable:
+            self.query_one("#cancel", Button).focus()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         choice = event.button.id

@@ -178,11 +178,22 @@ class TaskTree(Tree[NodeView]):
         if self._reselect_id is not None and self._reselect_id in self.placements:
             # The placement has no line until the tree is laid out again.
             self.call_after_refresh(
-                self.move_cursor, self.placements[self._reselect_id][0]
+                self._reselect, self.placements[self._reselect_id][0]
             )
             self._reselect_id = None
         elif self.cursor_node is None and self.root.children:
             self.move_cursor(self.root.children[0])
+
+    def _reselect(self, placement: TreeNode[NodeView]) -> None:
+        """Move the cursor to `placement` and announce it as highlighted.
+
+        Textual posts `NodeHighlighted` only when the cursor line changes, and
+        the same node often has the same line in the new run's tree.
+        """
+        line = self.cursor_line
+        self.move_cursor(placement)
+        if self.cursor_line == line and self.cursor_node is placement:
+            self.post_message(Tree.NodeHighlighted(placement))
 
     def move_to(self, node_id: str) -> bool:
         """Move the cursor to the first placement of `node_id`, expanding the

@@ -23,6 +23,10 @@ BAR = "█"
 PLOT_BLOCKS = " ▁▂▃▄▅▆▇█"
 """Eighths of a cell, for the running-nodes plot."""
 PLOT_ROWS = 3
+IDLE_START_SHARE = 0.1
+"""Largest share of the axis that the time before the first node start may
+take. Past it, as in a run started paused, the axis starts at the first start."""
+
 _TICK_STEPS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10)
 _STATE_CLASSES = {
     f"timeline--{state_class(s)[len('task-tree--') :]}" for s in NodeState
@@ -107,14 +111,28 @@ class TimelineChart(ScrollView):
         self.selected_id: str | None = None
         self.origin = 0.0
         self.end = 1.0
+        self.skipped = 0.0
         self.label_width = 8
 
-    def show(self, model: RunModel, rows: list[str], origin: float, end: float) -> None:
-        """Draw `rows` of `model` on the time axis from `origin` to `end`."""
+    def show(
+        self,
+        model: RunModel,
+        rows: list[str],
+        origin: float,
+        end: float,
+        *,
+        skipped: float = 0.0,
+    ) -> None:
+        """Draw `rows` of `model` on the time axis from `origin` to `end`.
+
+        `skipped` is the seconds of the run before `origin`, left out of the
+        axis; tick labels count from the run's start all the same.
+        """
         self.model = model
         self.rows = rows
         self.origin = origin
         self.end = end
+        self.skipped = skipped
         labels = (len(model.label(node_id)) for node_id in rows)
         # At least 8 columns, which the plot's "running" and "max N" need.
         self.label_width = min(24, max([8, *labels]))
@@ -159,17 +177,27 @@ class TimelineChart(ScrollView):
 
     def _axis_text(self) -> Text:
         style = self._style("axis")
-        text = Text(" " * (self.label_width + 1), style=style, no_wrap=True, end="")
+        # With time left out, the gutter reads "from" before the first label.
+        gutter = "from" if self.skipped else ""
+        gutter = gutter.rjust(self.label_width) + " "
+        text = Text(gutter, style=style, no_wrap=True, end="")
         step = tick_step(self.end - self.origin, self.bar_width)
         axis = [" "] * self.bar_width
-        moment = 0.0
+        free_from = 0  # the first column after the last label
+        if self.skipped:
+            label = "|" + format_tick(self.skipped, step / 10)
+            axis[: len(label)] = label[: self.bar_width]
+            free_from = len(label) + 1
+        # Ticks sit on round seconds since the run's start.
+        moment = math.ceil(self.skipped / step) * step
         while True:
-            column = int(moment * self.scale)
+            column = int((moment - self.skipped) * self.scale)
             if column >= self.bar_width:
                 break
             label = "|" + format_tick(moment, step)
-            if column + len(label) <= self.bar_width:
+            if column >= free_from and column + len(label) <= self.bar_width:
                 axis[column : column + len(label)] = label
+                free_from = column + len(label) + 1
             moment += step
         text.append("".join(axis), style)
         return text
@@ -265,14 +293,25 @@ class Timeline(Vertical):
 
     def show(self, model: RunModel, selected_id: str | None) -> None:
         """Redraw from `model`; the axis runs from the run's start to its end, or
-        to now while it runs."""
+        to now while it runs. It starts at the first node start instead when
+        the time before it would take more than `IDLE_START_SHARE` of it."""
         if model is not self._model or model.structure_version != self._rows_version:
             self._model = model
             self._rows = tree_order(model)
             self._rows_version = model.structure_version
-        origin = model.started_at if model.started_at is not None else 0.0
-        end = origin + max(model.elapsed(self.clock()), 1e-3)
+        start = model.started_at if model.started_at is not None else 0.0
+        end = start + max(model.elapsed(self.clock()), 1e-3)
+        origin = start
+        first = first_start(model)
+        if first is not None and first - start > IDLE_START_SHARE * (end - start):
+            origin = first
         self.chart.selected_id = selected_id
-        self.chart.show(model, self._rows, origin, end)
+        self.chart.show(model, self._rows, origin, end, skipped=origin - start)
         samples = model.running_samples(origin, end, self.chart.bar_width)
         self.plot.show(samples, self.chart.label_width)
+
+
+def first_start(model: RunModel) -> float | None:
+    """Return when the run's first node run started, or `None` before one did."""
+    starts = [view.spans[0].start for view in model.nodes.values() if view.spans]
+    return min(starts, default=None)

@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from grafo_core import Chunk, Node, TreeExecutor
+from grafo_core import Chunk, Node, TreeExecutor, auto_forward_candidates
 from grafo_core.errors import (
     AutoForwardError,
     ForwardingOverrideError,
@@ -92,6 +92,14 @@ async def test_auto_forward_with_two_candidates_names_them():
     with pytest.raises(AutoForwardError, match=r"found 2 \(a, b\); pass one") as caught:
         await parent.connect(make("child", takes_two), forward=Node.AUTO)
     assert "forward='a'" in str(caught.value)
+
+
+def test_auto_forward_candidates_are_the_named_parameters_kwargs_leaves():
+    async def step(a, b=1, *args, c, d=2, **rest):
+        return a
+
+    assert auto_forward_candidates(step, {}) == ["a", "b", "c", "d"]
+    assert auto_forward_candidates(step, {"a": 0, "b": 0, "d": 0}) == ["c"]
 
 
 async def test_auto_forward_with_no_candidate_fails():
