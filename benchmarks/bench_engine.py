@@ -515,7 +515,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="chunks the async-generator node yields (default: 100000)",
     )
     parser.add_argument(
-        "--repeats", type=int, default=5, help="timed runs per case (default: 5)"
+        "--repeats", type=int, default=9, help="timed runs per case (default: 9)"
     )
     parser.add_argument(
         "--warmups",
