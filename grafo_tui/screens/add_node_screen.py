@@ -11,7 +11,7 @@ from typing import Any
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Input, Label, Select, Static
 
 from grafo_core import auto_forward_candidates
@@ -367,7 +367,7 @@ class AddNodeScreen(FormDialog[AddRequest | None]):
             first = self.fields["function"]
         options = [(name, name) for name in self.choices]
         fields = self.fields
-        with Vertical(id="dialog", classes="form") as dialog:
+        with VerticalScroll(can_focus=False, id="dialog", classes="form") as dialog:
             dialog.border_title = "Add a node"
             yield Static(Text(f"The new node runs after {self.parent_label}."))
             with Horizontal(classes="row"):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Input, Label, Static
 
 from grafo_tui.screens.dialog import FormDialog
@@ -78,7 +78,7 @@ class FaultScreen(FormDialog[FaultRequest | None]):
         self.node_label = node_label
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="dialog") as dialog:
+        with VerticalScroll(can_focus=False, id="dialog") as dialog:
             dialog.border_title = "Inject a fault"
             yield Static(
                 Text(

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import VerticalScroll
 from textual.suggester import SuggestFromList
 from textual.widgets import Input, Static
 
@@ -28,7 +28,7 @@ class JumpScreen(Dialog[str | None]):
 
     def compose(self) -> ComposeResult:
         names: Iterable[str] = [*self.labels, *self.labels.values()]
-        with Vertical(id="dialog") as dialog:
+        with VerticalScroll(can_focus=False, id="dialog") as dialog:
             dialog.border_title = "Jump to node"
             yield Input(
                 placeholder="node id or label",

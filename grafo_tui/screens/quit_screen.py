@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Static
 
 from grafo_tui.screens.dialog import Dialog
@@ -19,7 +19,7 @@ class QuitScreen(Dialog[bool]):
     ]
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="dialog") as dialog:
+        with VerticalScroll(can_focus=False, id="dialog") as dialog:
             dialog.border_title = "Quit"
             dialog.border_subtitle = "y or Ctrl+Q to quit, Escape to stay"
             yield Static("A run is in progress. Stop it and quit?", id="question")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Static
 
 from grafo_core.events import NodeState
@@ -105,7 +105,7 @@ class RemoveNodeScreen(Dialog[str | None]):
         self.removable = True
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="dialog") as dialog:
+        with VerticalScroll(can_focus=False, id="dialog") as dialog:
             dialog.border_title = "Remove a node"
             yield Static(Text(self.description), id="description")
             with Horizontal(classes="buttons"):

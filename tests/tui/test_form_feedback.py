@@ -144,3 +144,21 @@ async def test_kwargs_error_names_the_offending_text():
             assert "only literals are accepted" in errors
             assert "ast." not in errors
             assert field(screen, "kwargs") == text
+
+
+async def test_form_buttons_reachable_on_an_80_by_24_screen():
+    # The form is taller than 24 rows; it scrolls, so Tab brings the Add
+    # button into view instead of leaving it below the screen's edge.
+    app = paused_etl_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_form(pilot, "load")
+        add = screen.query_one("#add")
+        for _ in range(12):
+            if app.focused is add:
+                break
+            await pilot.press("tab")
+        await pilot.pause()
+        assert app.focused is add
+        assert screen.region.contains_region(add.region)
+        await pilot.click("#add")  # the click lands where the button is drawn
+        await wait_until(pilot, lambda: app.screen is not screen, "form closed")
