@@ -70,6 +70,23 @@ STARTUP_WAIT = 0.5
 """Most seconds the screen waits, before it starts, for the pipeline to send
 its first tree."""
 
+_HOLD_KEY_ITEMS = frozenset(
+    {
+        ExecutorAttached,
+        events.RunStarted,
+        events.RunFinished,
+        events.RunHeld,
+        events.RunResumed,
+        events.NodeFailed,
+        events.NodeTimedOut,
+        events.NodeCancelled,
+        events.NodeReset,
+        events.NodeRemoved,
+    }
+)
+"""Queue items after which the retry and end-held-run keys may apply or stop
+applying."""
+
 
 def freeze_loaded_objects() -> None:
     """Move every object alive now out of the garbage collector's reach.
@@ -310,12 +327,15 @@ class GrafoApp(DebugCommands, App[None]):
         log_lines: list[LogLine] = []
         printed: list[OutputWritten] = []
         drained: list[Any] = []
+        hold_keys_may_change = False
         for _ in range(MAX_BATCH):
             try:
                 item = self.runner.queue.get_nowait()
             except queue.Empty:
                 break
             drained.append(item)
+            if type(item) in _HOLD_KEY_ITEMS:
+                hold_keys_may_change = True
             # Engine events and `OutputWritten` carry the time they were sent.
             moment = getattr(item, "time", None)
             if moment is not None and moment > self._latest_item_time:
@@ -336,7 +356,9 @@ class GrafoApp(DebugCommands, App[None]):
                 self._handle_message(item, printed, log_lines)
         count = len(drained)
         self._behind = not self.runner.queue.empty()
-        if count:
+        if hold_keys_may_change:
+            # Checking every node is skipped for the chunks and starts that
+            # make up a flood: only these items change what the keys see.
             self._update_hold_keys()
         self.record_items(drained)
         self.chunk_log.write_lines(log_lines)
