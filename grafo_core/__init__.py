@@ -6,7 +6,12 @@ from grafo_core.chunk import Chunk
 from grafo_core.errors import NodeTimeoutError
 from grafo_core.events import NodeState
 from grafo_core.executor import TreeExecutor, observe_runs
-from grafo_core.introspect import await_chain, current_node_id, node_of_frame
+from grafo_core.introspect import (
+    await_chain,
+    current_node_id,
+    node_of_frame,
+    track_node_context,
+)
 from grafo_core.node import Metadata, Node
 
 __all__ = [
@@ -23,4 +28,5 @@ __all__ = [
     "events",
     "node_of_frame",
     "observe_runs",
+    "track_node_context",
 ]

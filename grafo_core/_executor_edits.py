@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections import deque
 from collections.abc import Iterable
 from typing import Any
 
+from grafo_core._reach import orphaned_descendants
 from grafo_core._run import Run
 from grafo_core.node import Node
 
@@ -84,7 +84,7 @@ class TreeEdits:
         target = self._resolve(node)
         doomed = [target]
         if cascade:
-            doomed += _orphaned_descendants(target, self._roots)
+            doomed += orphaned_descendants(target, self._roots)
         run = self._run
         if run is None:
             self._detach(doomed, None)
@@ -121,27 +121,3 @@ class TreeEdits:
                 self._roots.remove(item)
             if run is not None and item in run.entries:
                 run.forget(item)
-
-
-def _orphaned_descendants(target: Node[Any], roots: list[Node[Any]]) -> list[Node[Any]]:
-    """Return the descendants of `target` that no root reaches once `target`
-    is gone, breadth-first. A cycle below `target` with no other way in goes
-    too; a root never does."""
-    reached: set[Node[Any]] = set()
-    stack = [root for root in roots if root is not target]
-    while stack:
-        node = stack.pop()
-        if node not in reached and node is not target:
-            reached.add(node)
-            stack.extend(node._children)
-    order: list[Node[Any]] = []
-    seen = {target}
-    queue = deque(target._children)
-    while queue:
-        child = queue.popleft()
-        if child in seen or child in reached:
-            continue
-        seen.add(child)
-        order.append(child)
-        queue.extend(child._children)
-    return order

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -44,12 +45,26 @@ def auto_forward_candidates(
 ) -> list[str]:
     """Return the parameters of `function` that `Node.AUTO` could forward
     into: the named ones, with or without a default, that `kwargs` does not
-    set. AUTO works when there is exactly one."""
+    set, nor a `functools.partial` around it. AUTO works when there is
+    exactly one."""
+    bound = function.keywords if isinstance(function, functools.partial) else {}
     return [
         p.name
         for p in inspect.signature(function).parameters.values()
-        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name not in kwargs
+        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+        and p.name not in kwargs
+        and p.name not in bound
     ]
+
+
+def function_name(function: Callable[..., Any]) -> str:
+    """Return a function's qualified name for messages, also for a partial."""
+    name = getattr(function, "__qualname__", None)
+    if isinstance(name, str):
+        return name
+    if isinstance(function, functools.partial):
+        return f"functools.partial({function_name(function.func)})"
+    return repr(function)
 
 
 def _forward_target(parent: Node[Any], child: Node[Any], forward: object) -> str:
@@ -62,7 +77,7 @@ def _forward_target(parent: Node[Any], child: Node[Any], forward: object) -> str
     if forward is AUTO:
         candidates = auto_forward_candidates(child.coroutine, child.kwargs)
         if len(candidates) != 1:
-            function = child.coroutine.__qualname__
+            function = function_name(child.coroutine)
             edge = f"Node.AUTO on edge {parent.uuid!r} -> {child.uuid!r}"
             if not candidates:
                 raise AutoForwardError(
@@ -83,12 +98,22 @@ def _forward_target(parent: Node[Any], child: Node[Any], forward: object) -> str
             f"kwargs already sets {forward!r}; remove it from kwargs or forward "
             "into another parameter"
         )
-    names = {p.name for p in parameters}
+    by_name = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    names = {p.name for p in parameters if p.kind in by_name}
+    positional = {p.name for p in parameters if p.kind is p.POSITIONAL_ONLY}
+    function = function_name(child.coroutine)
+    if forward in positional:
+        raise ForwardingParameterError(
+            f"cannot forward into {forward!r}: it is a positional-only parameter "
+            f"of {function} in node {child.uuid!r}, and forwarding passes values "
+            "by name; forward into another parameter or drop the '/' from the "
+            "signature"
+        )
     takes_any = any(p.kind is p.VAR_KEYWORD for p in parameters)
     if forward not in names and not takes_any:
         raise ForwardingParameterError(
-            f"cannot forward into {forward!r}: {child.coroutine.__qualname__} of "
-            f"node {child.uuid!r} takes {', '.join(sorted(names)) or 'no parameters'}"
+            f"cannot forward into {forward!r}: {function} of node {child.uuid!r} "
+            f"takes {', '.join(sorted(names)) or 'no parameters by name'}"
         )
     return forward
 
@@ -120,7 +145,7 @@ def _forward_rule(
         p.name == "forward_data" and p.kind is p.KEYWORD_ONLY for p in parameters
     ):
         raise TypeError(
-            f"on_before_forward {transform.__qualname__} on edge {parent.uuid!r} -> "
+            f"on_before_forward {function_name(transform)} on edge {parent.uuid!r} -> "
             f"{child.uuid!r} must take the value as its first positional parameter "
             "or as the keyword-only parameter forward_data"
         )

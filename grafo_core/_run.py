@@ -11,11 +11,13 @@ from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from grafo_core import _live
 from grafo_core import events as ev
 from grafo_core._announce import announce_nodes
 from grafo_core._callables import has_lambda
 from grafo_core._deadlines import Deadlines
-from grafo_core._live import live_runs
+from grafo_core._live import current_node, live_runs
+from grafo_core._reach import reaches
 from grafo_core._run_control import RunControl
 from grafo_core._run_endings import TIMED_OUT, Endings
 from grafo_core._run_graph import GraphChanges
@@ -40,6 +42,7 @@ _set_output = Node._output.__set__  # type: ignore[attr-defined]
 # level `__new__` of a NamedTuple: about half the cost, measured with timeit.
 _new = tuple.__new__
 _monotonic = time.monotonic
+_set_current_node = current_node.set
 
 WAITING = NodeState.WAITING
 READY = NodeState.READY
@@ -143,6 +146,7 @@ class Run(GraphChanges, RunControl, Endings):
         self.debug = logger.isEnabledFor(logging.DEBUG)
         self.loop = asyncio.get_running_loop()
         self.context = contextvars.copy_context()
+        self.tracking = _live.tracking
         self.deadlines = Deadlines(self.loop, self._expire)
         self.done: asyncio.Future[None] = self.loop.create_future()
 
@@ -408,6 +412,8 @@ class Run(GraphChanges, RunControl, Endings):
         The coroutine is made here, not by the caller, so a task cancelled
         before its first step leaves no coroutine that was never awaited.
         """
+        if self.tracking:
+            _set_current_node(entry.node.uuid)
         try:
             coroutine = function(**arguments) if arguments else function()
             output = await coroutine
@@ -536,7 +542,7 @@ class Run(GraphChanges, RunControl, Endings):
                 # A node runs again when a parent completes again after it
                 # finished, or when this completion closes a cycle (an edge
                 # back to an ancestor, connected while it ran).
-                if entry.attempt > 1 or _reaches(child, node):
+                if entry.attempt > 1 or reaches(child, node):
                     if state is RUNNING:
                         self.rerun.add(child_entry)
                     else:
@@ -545,18 +551,3 @@ class Run(GraphChanges, RunControl, Endings):
 
 def _raise(error: BaseException) -> None:
     raise error
-
-
-def _reaches(start: Node[Any], target: Node[Any]) -> bool:
-    """Return whether `target` is reachable from `start`, so an edge from
-    `target` to `start` closes a cycle."""
-    seen = {start}
-    stack = [start]
-    while stack:
-        for child in stack.pop()._children:
-            if child is target:
-                return True
-            if child not in seen:
-                seen.add(child)
-                stack.append(child)
-    return False

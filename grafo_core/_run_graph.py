@@ -8,6 +8,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from grafo_core import events as ev
+from grafo_core._reach import orphaned_descendants
 from grafo_core.events import NodeState
 
 if TYPE_CHECKING:
@@ -125,6 +126,22 @@ class GraphChanges:
         # A parent that is running again (in a cycle) has not completed its
         # current run, so a child connected meanwhile waits for that run.
         return all(self._completed(parent) for parent in node._parents)
+
+    def drop_if_cut_off(self, node: Node[Any]) -> None:
+        """Take `node` and what only it led to out of the graph, when no root
+        reaches it any more and none of them has started: a `connect` that
+        added it failed and took its edge back."""
+        if node not in self.entries or node._parents or node in self.roots:
+            return
+        doomed = [node, *orphaned_descendants(node, self.roots)]
+        entries = self.entries
+        if any(
+            entries[item].state is not WAITING for item in doomed if item in entries
+        ):
+            return
+        for item in doomed:
+            if item in entries:
+                self.forget(item)
 
     def forget(self, node: Node[Any]) -> None:
         """Remove a node with no edges left from the graph."""

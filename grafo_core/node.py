@@ -320,9 +320,12 @@ class Node(Generic[T]):
             try:
                 await _call_hook(self, self.on_connect, "on_connect")
             except BaseException:
-                # connect() did not complete, so the edge does not stay.
+                # connect() did not complete, so the edge does not stay, nor
+                # a node that the edge brought into a run.
                 if child in self._children:
                     self._unlink(child)
+                    for run in runs_holding(child):
+                        run.drop_if_cut_off(child)
                 raise
 
     async def disconnect(self, child: Node[Any]) -> None:

@@ -191,8 +191,13 @@ class HeadlessPrinter:
                     run = candidate
                     break
         when = message.time or None
-        for line in message.text.splitlines() or [""]:
-            self._print_line(run, when, node_id or "", message.stream, short_repr(line))
+        text = message.text[:-1] if message.text.endswith("\n") else message.text
+        # Whole lines, as printed: only line breaks split them, and control
+        # characters (a carriage return too) show as escapes.
+        for line in text.split("\n"):
+            self._print_line(
+                run, when, node_id or "", message.stream, escape_control(line)
+            )
 
     def _fold(self, run: _RunRecord, event: events.Event) -> None:
         if event.node_id is None:
@@ -329,14 +334,16 @@ def _format_summary(run: _RunRecord) -> str:
     for node in run.nodes.values():
         counts[node.state] = counts.get(node.state, 0) + 1
     count_text = ", ".join(
-        f"{counts[state]} {state.value}" for state in NodeState if state in counts
+        f"{counts[state]} {state.value.replace('_', ' ')}"
+        for state in NodeState
+        if state in counts
     )
 
     header = ("node", "state", "runs", "duration", "chunks")
     rows = [
         (
             escape_control(node.label),
-            node.state.value,
+            node.state.value.replace("_", " "),
             str(node.runs),
             f"{node.duration:.3f} s",
             str(node.chunks),

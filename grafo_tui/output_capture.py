@@ -24,18 +24,24 @@ class OutputWritten:
     stream: str
     """"stdout" or "stderr"."""
     node_id: str | None = None
-    """The node whose code wrote the text. It is `None` for the script's top
-    level and for tasks that node code started."""
+    """The node whose code wrote the text (see `grafo_core.current_node_id`),
+    or `None` for the script's own code."""
     time: float = 0.0
     """`time.monotonic()` when the text was sent."""
 
 
 class OutputRoute:
-    """The destination of one thread's writes, with the partial line of each stream."""
+    """The destination of one thread's writes.
+
+    Text without a line break waits for the rest of its line, one buffer per
+    stream and node, so lines that concurrent nodes write piece by piece are
+    not mixed and each is sent with the node that wrote it.
+    """
 
     def __init__(self, put: Callable[[Any], None], *, reads_input: bool) -> None:
         self.put = put
-        self.partial = {"stdout": "", "stderr": ""}
+        # The unfinished line of each (stream, node id) pair.
+        self.partial: dict[tuple[str, str | None], str] = {}
         # Whether the last text sent for each stream ended a line.
         self.line_ended = {"stdout": True, "stderr": True}
         self.reads_input = reads_input
@@ -43,29 +49,46 @@ class OutputRoute:
         terminal."""
 
     def write(self, stream: str, text: str) -> None:
-        pending = self.partial[stream] + text
+        node_id = current_node_id()
+        key = (stream, node_id)
+        pending = self.partial.pop(key, "") + text
         head, newline, tail = pending.rpartition("\n")
-        self.partial[stream] = tail
+        if tail:
+            self.partial[key] = tail
         if newline:
-            self.put(_written(head + newline, stream))
+            self._send(head + newline, stream, node_id)
             self.line_ended[stream] = True
 
     def flush(self, stream: str) -> None:
-        if self.partial[stream]:
-            self.put(_written(self.partial[stream], stream))
-            self.partial[stream] = ""
-            self.line_ended[stream] = False
+        """Send the unfinished line that the current node (or the script's
+        own code) wrote on `stream`, as `sys.stdout.flush()` asks."""
+        self._flush_key((stream, current_node_id()))
+
+    def flush_node(self, node_id: str) -> None:
+        """Send what a node that ended left unfinished, on both streams."""
+        self._flush_key(("stdout", node_id))
+        self._flush_key(("stderr", node_id))
+
+    def flush_all(self) -> None:
+        """Send every unfinished line, as at the end of a pass."""
+        for key in list(self.partial):
+            self._flush_key(key)
 
     def end_line(self, stream: str) -> None:
         """End the current line of `stream`, if text is waiting on it."""
         self.flush(stream)
         if not self.line_ended[stream]:
-            self.put(_written("\n", stream))
+            self._send("\n", stream, current_node_id())
             self.line_ended[stream] = True
 
+    def _flush_key(self, key: tuple[str, str | None]) -> None:
+        text = self.partial.pop(key, "")
+        if text:
+            self._send(text, key[0], key[1])
+            self.line_ended[key[0]] = False
 
-def _written(text: str, stream: str) -> OutputWritten:
-    return OutputWritten(text, stream, current_node_id(), time.monotonic())
+    def _send(self, text: str, stream: str, node_id: str | None) -> None:
+        self.put(OutputWritten(text, stream, node_id, time.monotonic()))
 
 
 _routes: dict[int, OutputRoute] = {}

@@ -37,6 +37,15 @@ RERUN = "rerun"
 STOP = "stop"
 
 _GRAPH_EVENTS = frozenset({events.RunStarted, events.NodeAdded, events.EdgeAdded})
+
+_NODE_ENDS = frozenset(
+    {
+        events.NodeSucceeded,
+        events.NodeFailed,
+        events.NodeTimedOut,
+        events.NodeCancelled,
+    }
+)
 """The events that describe a run's graph before its first node starts."""
 
 _FAILED_STATES = frozenset({NodeState.FAILED, NodeState.TIMED_OUT})
@@ -92,6 +101,7 @@ class PipelineThreadMixin:
         stop_observing = grafo_core.observe_runs(self._on_run_starting)
         try:
             with captured_output(self.queue.put, reads_input=self.reads_input) as route:
+                self._route = route
                 while self._run_pass(route) == RERUN:
                     pass
         except BaseException as exc:
@@ -238,8 +248,7 @@ class PipelineThreadMixin:
             self._main_task = None
 
     def _end_pass(self, route: OutputRoute, error: LoadError | None) -> None:
-        route.flush("stdout")
-        route.flush("stderr")
+        route.flush_all()
         self._finished = True
         self.queue.put(PipelineEnded(error, self._failed_nodes.count))
         self.tree_sent.set()  # a pass that ended has sent all it will send
@@ -300,10 +309,14 @@ class PipelineThreadMixin:
         key = id(executor)
         if key not in self._attached:
             put = ThrottledPut(self.queue, lambda: self._stopping)
+            # Before `put`, so a node's unfinished last line comes before the
+            # event that ends the node.
+            unsubscribe_lines = executor.subscribe(self._end_lines_of_ended_node)
             unsubscribe_put = executor.subscribe(put)
             unsubscribe_counter = executor.subscribe(self._failed_nodes)
 
             def unsubscribe() -> None:
+                unsubscribe_lines()
                 unsubscribe_put()
                 unsubscribe_counter()
 
@@ -312,6 +325,12 @@ class PipelineThreadMixin:
                 self._watch_graph(executor)
         if self._stopping and task is not None:
             task.cancel()
+
+    def _end_lines_of_ended_node(self, event: events.Event) -> None:
+        """Send what a node that just ended printed without a final line
+        break, under that node."""
+        if type(event) in _NODE_ENDS and self._route is not None:
+            self._route.flush_node(event.node_id)
 
     def _watch_graph(self, executor: grafo_core.TreeExecutor) -> None:
         """Set `tree_sent` at the first event after the run's graph."""

@@ -28,7 +28,7 @@ from grafo_tui.loader import (
     pipeline_environment,
     resolve_builder,
 )
-from grafo_tui.output_capture import captured_output, remove_route
+from grafo_tui.output_capture import OutputRoute, captured_output, remove_route
 from grafo_tui.pipeline_messages import Notice
 from grafo_tui.pipeline_thread import (
     RERUN,
@@ -88,6 +88,7 @@ class PipelineRunner(PipelineThreadMixin):
         the first pass of the pipeline has ended without a run."""
 
         self._checked_pipeline: PipelineFile | None = None
+        self._route: OutputRoute | None = None
         self._module: types.ModuleType | None = None
         self._preloaded_module: types.ModuleType | None = None
         self._thread: threading.Thread | None = None
@@ -177,6 +178,9 @@ class PipelineRunner(PipelineThreadMixin):
             self._thread = threading.Thread(
                 target=self._run_thread, name="grafo-tui pipeline", daemon=True
             )
+        # Each printed line is labelled with its node, also when the line
+        # comes from a task or a thread that the node's code started.
+        grafo_core.track_node_context(True)
         self._thread.start()
 
     def submit(

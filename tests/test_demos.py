@@ -208,7 +208,7 @@ def test_headless_names_the_node_that_printed(headless_results) -> None:
     printed_by = headless_results["quickstart.py"].printed_by
     assert [label for label, text in printed_by if "distinct words" in text] == ["save"]
     # The script's own print after the run belongs to no node.
-    assert ("", "'done with 0 errors'") in printed_by
+    assert ("", "done with 0 errors") in printed_by
 
 
 def test_etl_merge_waits_for_all_sources(headless_results) -> None:

@@ -49,8 +49,8 @@ class OutputPanel(Log):
         self._rows_dropped = 0
         self._stderr_rows: set[int] = set()
         self._stderr_order: deque[int] = deque()
-        # The stream of the last line when it has no line break yet.
-        self._open_stream: str | None = None
+        # The stream and node of the last line when it has no line break yet.
+        self._open_line: tuple[str, str | None] | None = None
 
     def on_show(self) -> None:
         if self._end_when_shown:
@@ -103,7 +103,7 @@ class OutputPanel(Log):
         self._rows_dropped = 0
         self._stderr_rows.clear()
         self._stderr_order.clear()
-        self._open_stream = None
+        self._open_line = None
         return super().clear()
 
     def _mark_streams(self, pieces: Sequence[str | OutputWritten]) -> str:
@@ -111,22 +111,23 @@ class OutputPanel(Log):
 
         Control characters are escaped, because escape sequences would reach
         the terminal through the Log; line breaks stay. A line that one
-        stream left open is ended before the other stream writes.
+        stream or node left open is ended before another one writes.
         """
         parts: list[str] = []
         row = self._rows_dropped + max(len(self.lines) - 1, 0)
         at_line_start = not self.lines or self.lines[-1] == ""
         for piece in pieces:
             node = ""
+            node_id = None
             if isinstance(piece, OutputWritten):
-                stream, text = piece.stream, piece.text
-                if piece.node_id is not None:
-                    node = self._node_prefix(piece.node_id)
+                stream, text, node_id = piece.stream, piece.text, piece.node_id
+                if node_id is not None:
+                    node = self._node_prefix(node_id)
             else:
                 stream, text = "stdout", piece
             if not text:
                 continue
-            if not at_line_start and stream != self._open_stream:
+            if not at_line_start and (stream, node_id) != self._open_line:
                 parts.append("\n")
                 row += 1
                 at_line_start = True
@@ -145,7 +146,7 @@ class OutputPanel(Log):
                     parts.append(node)
                 parts.append(escape_control(line))
                 at_line_start = False
-            self._open_stream = None if at_line_start else stream
+            self._open_line = None if at_line_start else (stream, node_id)
         return "".join(parts)
 
     def _node_prefix(self, node_id: str) -> str:

@@ -471,3 +471,29 @@ async def test_cancel_from_a_node_started_subscriber_takes_effect():
     assert ran == []  # cancelled before its first step
     cancelled = recorder.of(events.NodeCancelled, "starting")
     assert [event.reason for event in cancelled] == ["changed my mind"]
+
+
+async def test_failed_connect_from_node_code_leaves_nothing_in_the_run():
+    async def refuse():
+        raise RuntimeError("on_connect says no")
+
+    added, below = make("added"), make("below")
+    await added.connect(below)
+    failures: list[str] = []
+
+    async def rewire():
+        try:
+            await parent.connect(added)
+        except RuntimeError as error:
+            failures.append(str(error))
+
+    parent = make("parent", rewire, on_connect=(refuse, None))
+    executor = TreeExecutor(roots=[parent])
+    recorder = Recorder(executor)
+    await executor.run()
+    assert failures == ["on_connect says no"]
+    # The edge brought `added` and `below` into the run; both leave again
+    # instead of ending as skipped.
+    assert [e.node_id for e in recorder.of(events.NodeRemoved)] == ["added", "below"]
+    assert recorder.of(events.NodeSkipped) == []
+    assert set(recorder.final_states()) == {"parent"}

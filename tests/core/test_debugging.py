@@ -8,7 +8,14 @@ import threading
 
 import pytest
 
-from grafo_core import NodeState, TreeExecutor, current_node_id, events, node_of_frame
+from grafo_core import (
+    NodeState,
+    TreeExecutor,
+    current_node_id,
+    events,
+    node_of_frame,
+    track_node_context,
+)
 from grafo_core.errors import InjectedFault
 from tests.core.helpers import Recorder, make, nap
 from tests.core.test_control import Gate, gated, wait_for
@@ -236,19 +243,41 @@ async def test_current_node_id_names_the_node_whose_code_runs():
     ]
 
 
-async def test_current_node_id_is_none_outside_node_tasks():
-    seen: list[str | None] = []
+@pytest.fixture
+def tracking():
+    track_node_context(True)
+    yield
+    track_node_context(False)
 
+
+def spawner_recording(seen: list[tuple[str, str | None]]):
     async def spawns():
         async def helper():
-            seen.append(current_node_id())
+            seen.append(("gathered", current_node_id()))
 
         await asyncio.gather(helper())
+        await asyncio.get_running_loop().create_task(helper())
+        await asyncio.to_thread(lambda: seen.append(("thread", current_node_id())))
 
-    await TreeExecutor(roots=[make("spawner", spawns)]).run()
-    assert seen == [None]  # a task that node code started is not the node's
-    assert current_node_id() is None  # the test's own task
-    assert await asyncio.to_thread(current_node_id) is None  # no loop there
+    return make("spawner", spawns)
+
+
+async def test_current_node_id_follows_started_work_when_tracking(tracking):
+    seen: list[tuple[str, str | None]] = []
+    await TreeExecutor(roots=[spawner_recording(seen)]).run()
+    assert seen == [
+        ("gathered", "spawner"),
+        ("gathered", "spawner"),
+        ("thread", "spawner"),
+    ]
+    assert current_node_id() is None  # the test's own task is in no node
+    assert await asyncio.to_thread(current_node_id) is None
+
+
+async def test_current_node_id_names_only_the_node_task_by_default():
+    seen: list[tuple[str, str | None]] = []
+    await TreeExecutor(roots=[spawner_recording(seen)]).run()
+    assert seen == [("gathered", None), ("gathered", None), ("thread", None)]
 
 
 async def test_breakpoint_pauses_again_after_a_cancel_at_it():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 
 import pytest
@@ -16,7 +17,7 @@ from grafo_core.errors import (
     NotAsyncCallableError,
     SafeExecutionError,
 )
-from tests.core.helpers import make, noop
+from tests.core.helpers import make, nap, noop
 
 
 async def takes_value(value):
@@ -100,6 +101,35 @@ def test_auto_forward_candidates_are_the_named_parameters_kwargs_leaves():
 
     assert auto_forward_candidates(step, {}) == ["a", "b", "c", "d"]
     assert auto_forward_candidates(step, {"a": 0, "b": 0, "d": 0}) == ["c"]
+
+
+async def test_auto_forward_into_a_partial_skips_what_the_partial_sets():
+    async def add(x, y=1):
+        return x + y
+
+    parent = make("parent", nap)
+    child = make("child", functools.partial(add, y=3))
+    await parent.connect(child, forward=Node.AUTO)
+    await TreeExecutor(roots=[parent]).run()
+    assert child.output == 0.01 + 3
+
+
+async def test_auto_forward_mismatch_names_a_partial():
+    async def two(a, b):
+        return a
+
+    with pytest.raises(AutoForwardError, match=r"functools\.partial\(.*two\)"):
+        await make("parent").connect(
+            make("child", functools.partial(two)), forward=Node.AUTO
+        )
+
+
+async def test_forward_into_a_positional_only_parameter_is_refused():
+    async def takes(a, /, b):
+        return a
+
+    with pytest.raises(ForwardingParameterError, match="positional-only"):
+        await make("parent").connect(make("child", takes), forward="a")
 
 
 async def test_auto_forward_with_no_candidate_fails():

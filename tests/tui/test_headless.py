@@ -185,8 +185,41 @@ def test_wrong_return_type_exits_two():
 def test_printed_output_line():
     code, out, _ = headless(LoadSpec(PIPELINES / "runner_prints.py", None))
     assert code == 0
-    assert "stdout  'to stdout'" in out
-    assert "stderr  'to stderr'" in out
+    assert "stdout  to stdout" in out
+    assert "stderr  to stderr" in out
+
+
+def printed_lines(out: str) -> list[tuple[str, str]]:
+    """Return ``(label, text)`` of each printed-output line of `out`."""
+    found = []
+    for line in out.splitlines():
+        match = re.match(r"^ *\d+\.\d{3}  (\S*) +stdout  (.*)$", line)
+        if match:
+            found.append((match[1], match[2]))
+    return found
+
+
+def test_printed_lines_keep_their_node_and_length():
+    _, out, _ = headless(LoadSpec(PIPELINES / "headless_interleaved.py", None))
+    printed = printed_lines(out)
+    for name in "AB":
+        mine = [text for label, text in printed if label == name]
+        # The halves of a line stay together although the other node
+        # printed in between; a task that the node started counts as the
+        # node's; a long line is printed whole.
+        assert mine == [
+            f"{name} starts-and finishes",
+            f"{name} helper",
+            name * 300,
+            f"{name} leaves this open",
+        ]
+    # The unfinished last line comes before the event that ends its node.
+    lines = out.splitlines()
+    open_line = next(i for i, line in enumerate(lines) if "A leaves this open" in line)
+    succeeded = next(
+        i for i, line in enumerate(lines) if re.match(r"^ *\S+  A +NodeSucceeded", line)
+    )
+    assert open_line < succeeded
 
 
 # --- command line ---------------------------------------------------------------

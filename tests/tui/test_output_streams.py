@@ -108,3 +108,21 @@ async def test_app_output_names_the_node_and_marks_stderr():
         f"{STDERR_MARK}talk{NODE_SEPARATOR}to stderr",
         f"talk{NODE_SEPARATOR}partial line",
     ]
+
+
+async def test_open_line_of_one_node_ends_when_another_writes():
+    panel = OutputPanel()
+    async with PanelApp(panel).run_test(size=(60, 10)) as pilot:
+        panel.write_output(
+            [
+                OutputWritten("A waits-", "stdout", "A"),
+                OutputWritten("B line\n", "stdout", "B"),
+                OutputWritten("A done\n", "stdout", "A"),
+            ]
+        )
+        await pilot.pause()
+        assert list(panel.lines[:3]) == [
+            f"A{NODE_SEPARATOR}A waits-",
+            f"B{NODE_SEPARATOR}B line",
+            f"A{NODE_SEPARATOR}A done",
+        ]
