@@ -1,4 +1,4 @@
-"""Which nodes a node reaches, and which a removal leaves unreachable."""
+"""Reachability in the node graph: cycle checks, and what a removal cuts off."""
 
 from __future__ import annotations
 

@@ -93,7 +93,7 @@ def current_node_id() -> str | None:
     if task is None:
         return None
     # The node's own task starts with the scheduler's driver coroutine,
-    # whose frame holds the node's entry.
+    # whose frame keeps the node's entry.
     frame = getattr(task.get_coro(), "cr_frame", None)
     if frame is None or frame.f_code is not DRIVE_CODE:
         return None
@@ -105,8 +105,8 @@ def track_node_context(enabled: bool = True) -> None:
     """Make runs that start from now on record each node in its task's context.
 
     Then `current_node_id` also names the node in the tasks, callbacks and
-    threads that node code starts. A run pays one context-variable write per
-    node start for it, about 3% of a no-op node, so it is off by default;
-    grafo-tui turns it on to label what each node prints.
+    threads that node code starts. It costs one context-variable write per
+    node start, about 3% of a no-op node, so it is off by default. grafo-tui
+    turns it on to label what each node prints.
     """
     _live.tracking = bool(enabled)

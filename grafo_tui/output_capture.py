@@ -61,7 +61,7 @@ class OutputRoute:
 
     def flush(self, stream: str) -> None:
         """Send the unfinished line that the current node (or the script's
-        own code) wrote on `stream`, as `sys.stdout.flush()` asks."""
+        own code) wrote on `stream`: the code called `sys.stdout.flush()`."""
         self._flush_key((stream, current_node_id()))
 
     def flush_node(self, node_id: str) -> None:
