@@ -279,6 +279,10 @@ def test_failures_raise_and_time_out(headless_results) -> None:
     assert "NodeTimedOut" in kinds_of(events, "run_slow_query")
     for descendant in ("parse_response", "store_result", "draw_chart"):
         assert "NodeStarted" not in kinds_of(events, descendant)
+    # The summary writes states as words, as the screen does.
+    summary = headless_results["failures.py"].stdout.rsplit("\nRun ", 1)[1]
+    assert "1 timed out" in summary
+    assert "timed_out" not in summary
 
 
 def test_failures_running_node_finishes(headless_results) -> None:
