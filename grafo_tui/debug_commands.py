@@ -18,7 +18,7 @@ from textual.binding import Binding
 from grafo_core import events
 from grafo_core.events import NodeState
 from grafo_tui.export import ExportError, RunExporter
-from grafo_tui.model import RETRYABLE, LogLine, NodeView
+from grafo_tui.model import RETRYABLE, LogLine, NodeView, error_message
 from grafo_tui.model_handlers import run_title
 from grafo_tui.pipeline_messages import RunLeftScreen
 from grafo_tui.screens.fault_screen import FaultRequest, FaultScreen
@@ -496,7 +496,9 @@ class DebugCommands:
         try:
             accepted = await asyncio.wrap_future(future)
         except Exception as error:
-            self.notify(f"Could not {what}: {error}", severity="error", timeout=8)
+            self.notify(
+                f"Could not {what}: {error_message(error)}", severity="error", timeout=8
+            )
             return
         if accepted is False:
             self.notify(refused, severity="warning")

@@ -15,9 +15,11 @@ from grafo_tui.model_views import (
     NodeView,
     OtherRun,
     RunSpan,
+    error_message,
     error_summary,
     escape_control,
     format_chunk,
+    innermost_user_frame,
     short_location,
 )
 
@@ -30,9 +32,11 @@ __all__ = [
     "OtherRun",
     "RunModel",
     "RunSpan",
+    "error_message",
     "error_summary",
     "escape_control",
     "format_chunk",
+    "innermost_user_frame",
     "short_location",
 ]
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import sysconfig
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+import grafo_core
 from grafo_core.events import NodeState, short_repr
 
 NODE_COLOURS = 6
@@ -15,6 +18,17 @@ NODE_COLOURS = 6
 _LIBRARY_DIRS = tuple(
     sysconfig.get_paths()[name] for name in ("stdlib", "purelib", "platlib")
 )
+
+_LIBRARY_CODE_DIRS = tuple(
+    os.path.normcase(os.path.realpath(path)) + os.sep
+    for path in {
+        *(sysconfig.get_paths()[name] for name in ("stdlib", "platstdlib")),
+        *(sysconfig.get_paths()[name] for name in ("purelib", "platlib")),
+        os.path.dirname(grafo_core.__file__),
+    }
+)
+"""The standard library, site-packages and grafo_core: code that is not the
+pipeline's own."""
 
 RETRYABLE = frozenset({NodeState.FAILED, NodeState.TIMED_OUT, NodeState.CANCELLED})
 """States from which `TreeExecutor.retry` runs a node again."""
@@ -137,6 +151,27 @@ class LoopBlock:
     since: float
 
 
+@functools.lru_cache(maxsize=1024)
+def is_library_file(file: str) -> bool:
+    """Return whether `file` is in the standard library, site-packages or
+    grafo_core, after resolving symbolic links."""
+    path = os.path.normcase(os.path.realpath(file))
+    return path.startswith(_LIBRARY_CODE_DIRS)
+
+
+def innermost_user_frame(frames: Sequence[tuple[str, int, str]]) -> int:
+    """Return the index of the innermost ``(file, line, function)`` frame
+    outside library code (see `is_library_file`), frames innermost last.
+
+    Returns the innermost frame's index when every frame is library code,
+    and -1 for no frames.
+    """
+    for index in range(len(frames) - 1, -1, -1):
+        if not is_library_file(frames[index][0]):
+            return index
+    return len(frames) - 1
+
+
 def short_location(file: str, line: int) -> str:
     """Return ``file:line`` with `file` relative to the working directory, or
     to the standard library or site-packages, when it is below one of them."""
@@ -185,6 +220,23 @@ def format_chunk(value: Any) -> str:
     if len(text) > MAX_CHUNK_TEXT:
         text = f"{text[:MAX_CHUNK_TEXT]}... ({len(text):,} characters)"
     return escape_control(text)
+
+
+def error_message(error: BaseException) -> str:
+    """Return the message of `error` for a notification, control characters
+    escaped, even when its `__str__` raises.
+
+    A `KeyError` with one argument gives that argument as it is: `str()` of a
+    KeyError is the `repr` of its key, which puts quotes around a sentence.
+    """
+    try:
+        if isinstance(error, KeyError) and len(error.args) == 1:
+            message = str(error.args[0])
+        else:
+            message = str(error)
+    except Exception as exc:  # a broken __str__ must not break the screen
+        message = f"<str() failed: {type(exc).__name__}>"
+    return escape_control(message)
 
 
 def error_summary(error: BaseException) -> str:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from grafo_core import Node
 from grafo_core.events import NodeState
+from grafo_tui.model import error_message
 from grafo_tui.screens.add_node_screen import AUTO, AddNodeScreen, AddRequest
 from grafo_tui.screens.remove_node_screen import CASCADE, RemoveNodeScreen
 
@@ -49,7 +50,9 @@ class TreeCommands:
         try:
             await asyncio.wrap_future(future)
         except Exception as error:
-            self.notify(f"Could not {what}: {error}", severity="error", timeout=8)
+            self.notify(
+                f"Could not {what}: {error_message(error)}", severity="error", timeout=8
+            )
 
     def _selected_node(self: GrafoApp, verb: str) -> str | None:
         node_id = self.selected_id
@@ -73,7 +76,9 @@ class TreeCommands:
         screen = AddNodeScreen(
             parent_label=self.model.label(parent_id),
             functions=self.runner.functions,
-            taken_ids=self.model.nodes,
+            # Read at each check: nodes are added while the form is open, and a
+            # re-run replaces the model.
+            taken_ids=lambda: self.model.nodes,
             entry_point=self.runner.entry_point,
             fields=fields,
             error=error,
@@ -108,10 +113,12 @@ class TreeCommands:
             await asyncio.wrap_future(future)
         except Exception as error:
             if parent_id in self.model.nodes and not self.model.is_finished:
-                message = f"The engine rejected {request.node_id}: {error}"
+                message = (
+                    f"The engine rejected {request.node_id}: {error_message(error)}"
+                )
                 self._open_add_form(parent_id, request.fields, message)
             else:
-                text = f"Could not add {request.node_id}: {error}"
+                text = f"Could not add {request.node_id}: {error_message(error)}"
                 self.notify(text, severity="error", timeout=8)
 
     def action_remove_node(self: GrafoApp) -> None:
@@ -174,7 +181,7 @@ class TreeCommands:
         try:
             started = await asyncio.wrap_future(future)
         except Exception as error:
-            self.notify(f"Could not step: {error}", severity="error")
+            self.notify(f"Could not step: {error_message(error)}", severity="error")
             return
         if started is None:
             self.notify("No node is ready to start.")

@@ -218,16 +218,26 @@ def _parse_forward(
         return None
     if kwargs is not None and text in kwargs:
         errors["forward"] = f"{text!r} is already set in kwargs."
+    elif function is not None and text in positional_only(function):
+        errors["forward"] = _positional_only_text(function, [text])
     elif function is not None and not _accepts(function, text):
         errors["forward"] = f"The function has no parameter {text!r}."
+        if text.lower() == AUTO.lower():
+            errors["forward"] += (
+                f" Write {AUTO} in capitals to forward to its one free parameter."
+            )
     return text
 
 
 def _check_kwargs(
     function: Callable, kwargs: dict[str, Any], errors: dict[str, str]
 ) -> None:
+    named_only = positional_only(function)
+    by_position = [name for name in kwargs if name in named_only]
     unknown = [name for name in kwargs if not _accepts(function, name)]
-    if unknown:
+    if by_position:
+        errors["kwargs"] = _positional_only_text(function, by_position)
+    elif unknown:
         errors["kwargs"] = (
             f"The function takes no parameter {', '.join(map(repr, unknown))}; "
             f"it takes {parameters_text(function)}."
@@ -250,9 +260,17 @@ def _auto_target(
         return free[0]
     name = getattr(function, "__name__", "the function")
     if not free and not kwargs:
+        if _has_parameters(function):
+            # Only *args, **kwargs or positional-only ones, which AUTO skips.
+            takes = (
+                f"{name}{parameters_text(function)} takes no named parameter "
+                "(AUTO skips *args, **kwargs and positional-only parameters)"
+            )
+        else:
+            takes = f"{name} takes no parameters"
         errors["forward"] = (
-            f"AUTO needs exactly one parameter that kwargs does not set, and {name} "
-            "takes no parameters; leave forward empty to pass no data."
+            f"AUTO needs exactly one parameter that kwargs does not set, and {takes}; "
+            "leave forward empty to pass no data."
         )
     elif not free:
         errors["forward"] = (
@@ -280,7 +298,11 @@ def _check_required(
         parameters = inspect.signature(function).parameters.values()
     except (TypeError, ValueError):
         return
-    kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    kinds = (
+        inspect.Parameter.POSITIONAL_ONLY,
+        inspect.Parameter.POSITIONAL_OR_KEYWORD,
+        inspect.Parameter.KEYWORD_ONLY,
+    )
     missing = [
         p.name
         for p in parameters
@@ -289,6 +311,16 @@ def _check_required(
         and p.name not in kwargs
         and p.name != forward
     ]
+    named_only = positional_only(function)
+    unreachable = [name for name in missing if name in named_only]
+    if unreachable:
+        names = ", ".join(map(repr, unreachable))
+        errors["function"] = (
+            f"Missing {names}: the function takes {parameters_text(function)}, and "
+            "a node passes every argument by name, so it cannot set a required "
+            "positional-only parameter; choose another function."
+        )
+    missing = [name for name in missing if name not in named_only]
     if missing:
         errors["kwargs"] = (
             f"Missing {', '.join(map(repr, missing))}: the function takes "
@@ -302,6 +334,31 @@ def parameters_text(function: Callable) -> str:
         return str(inspect.signature(function))
     except (TypeError, ValueError):
         return "(unknown parameters)"
+
+
+def positional_only(function: Callable) -> set[str]:
+    """Return the names of the function's positional-only parameters."""
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):
+        return set()
+    return {p.name for p in parameters if p.kind is p.POSITIONAL_ONLY}
+
+
+def _positional_only_text(function: Callable, names: list[str]) -> str:
+    listed = ", ".join(map(repr, names))
+    verb, pronoun = ("is", "it") if len(names) == 1 else ("are", "they")
+    return (
+        f"{listed} {verb} positional-only in {parameters_text(function)}, so "
+        f"{pronoun} cannot be given by name. A node passes every argument by name."
+    )
+
+
+def _has_parameters(function: Callable) -> bool:
+    try:
+        return bool(inspect.signature(function).parameters)
+    except (TypeError, ValueError):
+        return True
 
 
 def _accepts(function: Callable, name: str) -> bool:
@@ -331,9 +388,24 @@ def _parse_timeout(text: str, errors: dict[str, str]) -> float | None:
 _TEXT_FIELDS = ("node-id", "kwargs", "forward", "timeout")
 
 
+class FormErrors(Static):
+    """The form's error messages, scrolled into view when their height changes.
+
+    On a short terminal the dialog scrolls, and new errors can sit below its
+    visible part. Their new height is known only after the layout that the
+    update starts, so the scroll waits for the `Resize` that follows it.
+    """
+
+    def on_resize(self) -> None:
+        if self.size.height and str(self.render()).strip():
+            self.scroll_visible(animate=False)
+
+
 class AddNodeScreen(FormDialog[AddRequest | None]):
     """Ask for the new node's id, function, kwargs, forwarding and timeout.
 
+    `taken_ids` returns the ids in the run now; the form calls it for each
+    check, so an id that the run gained while the form is open counts too.
     `fields` fills the form with earlier text, by field id (see
     `AddRequest.fields`), and `error` is shown under it from the start.
     """
@@ -349,7 +421,7 @@ class AddNodeScreen(FormDialog[AddRequest | None]):
         *,
         parent_label: str,
         functions: dict[str, Callable],
-        taken_ids: Iterable[str],
+        taken_ids: Callable[[], Iterable[str]],
         entry_point: str | None = None,
         fields: dict[str, str] | None = None,
         error: str = "",
@@ -357,11 +429,11 @@ class AddNodeScreen(FormDialog[AddRequest | None]):
         super().__init__()
         self.parent_label = parent_label
         self.choices = function_choices(functions, entry_point=entry_point)
-        self.taken_ids = set(taken_ids)
+        self.taken_ids = taken_ids
         self.fields = fields or {}
         self.error = error
 
-    def compose(self) -> ComposeResult:
+    def compose_dialog(self) -> ComposeResult:
         first = next(iter(self.choices))
         if self.fields.get("function") in self.choices:
             first = self.fields["function"]
@@ -399,7 +471,7 @@ class AddNodeScreen(FormDialog[AddRequest | None]):
                     placeholder="empty: no limit",
                     id="timeout",
                 )
-            yield Static(Text(self.error), id="errors", classes="errors")
+            yield FormErrors(Text(self.error), id="errors", classes="errors")
             with Horizontal(classes="buttons"):
                 yield Button("Add", variant="primary", id="add")
                 yield Button("Cancel", id="cancel")
@@ -414,7 +486,7 @@ class AddNodeScreen(FormDialog[AddRequest | None]):
         typed["function"] = str(self.query_one("#function", Select).value)
         request, errors = parse_add_form(
             node_id=typed["node-id"],
-            taken_ids=self.taken_ids,
+            taken_ids=self.taken_ids(),
             function=self.choices.get(typed["function"]),
             kwargs_text=typed["kwargs"],
             forward_text=typed["forward"],
@@ -424,12 +496,15 @@ class AddNodeScreen(FormDialog[AddRequest | None]):
             self.query_one(f"#{name}", Input).set_class(name in errors, "-invalid")
         labels = {"node-id": "id"}
         message = Text("\n".join(f"{labels.get(k, k)}: {v}" for k, v in errors.items()))
-        self.query_one("#errors", Static).update(message)
+        shown = self.query_one("#errors", Static)
+        shown.update(message)
         if request is not None:
             self.dismiss(replace(request, fields=typed))
+        elif errors:
+            shown.scroll_visible(animate=False)
 
     def _suggest(self, choice: str) -> str:
-        return suggest_node_id(choice.split(" ")[0], self.taken_ids)
+        return suggest_node_id(choice.split(" ")[0], self.taken_ids())
 
     def _suggestions(self) -> set[str]:
         return {self._suggest(choice) for choice in self.choices}

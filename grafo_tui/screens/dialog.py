@@ -4,15 +4,29 @@ from __future__ import annotations
 
 from typing import TypeVar
 
+from textual.app import ComposeResult
 from textual.await_complete import AwaitComplete
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input
+from textual.widgets import Button, Footer, Input
 
 ResultType = TypeVar("ResultType")
 
 
 class Dialog(ModalScreen[ResultType]):
-    """A modal screen that closes once, however fast keys arrive."""
+    """A modal screen that closes once, however fast keys arrive, with a
+    footer of its own keys."""
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_dialog()
+        # A footer lists the keys of its own screen. Without one here, the
+        # main screen's footer shows through and lists keys that do nothing
+        # while the dialog is open: a modal screen stops the key lookup, so
+        # the app's bindings do not apply.
+        yield Footer()
+
+    def compose_dialog(self) -> ComposeResult:
+        """Yield the dialog's widgets; `compose` adds the footer under them."""
+        raise NotImplementedError
 
     def dismiss(self, result: ResultType | None = None) -> AwaitComplete:
         """Close the dialog with `result`; later calls do nothing.

@@ -77,7 +77,7 @@ class FaultScreen(FormDialog[FaultRequest | None]):
         super().__init__()
         self.node_label = node_label
 
-    def compose(self) -> ComposeResult:
+    def compose_dialog(self) -> ComposeResult:
         with VerticalScroll(can_focus=False, id="dialog") as dialog:
             dialog.border_title = "Inject a fault"
             yield Static(

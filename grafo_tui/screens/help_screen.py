@@ -74,7 +74,7 @@ class HelpScreen(Dialog[None]):
         super().__init__()
         self.keys = keys
 
-    def compose(self) -> ComposeResult:
+    def compose_dialog(self) -> ComposeResult:
         with VerticalScroll(id="dialog") as dialog:
             dialog.border_title = "Help"
             dialog.border_subtitle = "Escape, ? or q to close"

@@ -26,7 +26,7 @@ class JumpScreen(Dialog[str | None]):
         super().__init__()
         self.labels = labels
 
-    def compose(self) -> ComposeResult:
+    def compose_dialog(self) -> ComposeResult:
         names: Iterable[str] = [*self.labels, *self.labels.values()]
         with VerticalScroll(can_focus=False, id="dialog") as dialog:
             dialog.border_title = "Jump to node"

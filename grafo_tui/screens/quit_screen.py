@@ -18,7 +18,7 @@ class QuitScreen(Dialog[bool]):
         Binding("y", "quit_now", "Quit", id="quit.confirm"),
     ]
 
-    def compose(self) -> ComposeResult:
+    def compose_dialog(self) -> ComposeResult:
         with VerticalScroll(can_focus=False, id="dialog") as dialog:
             dialog.border_title = "Quit"
             dialog.border_subtitle = "y or Ctrl+Q to quit, Escape to stay"

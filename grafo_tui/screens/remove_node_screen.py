@@ -51,17 +51,21 @@ def describe_removal(model: RunModel, node_id: str) -> str:
 
 def _cut_off_fate(model: RunModel, orphans: list[str]) -> str:
     """Return what happens to `orphans` once they are cut off: the waiting
-    ones never start, and the others started already."""
-    started = [i for i in orphans if model.nodes[i].state is not NodeState.WAITING]
-    if not started:
+    ones never start, and the others are queued, running or finished."""
+    moved_on = [i for i in orphans if model.nodes[i].state is not NodeState.WAITING]
+    if not moved_on:
         return "so they never start."
-    names = ", ".join(model.label(i) for i in started[:4])
-    more = f" and {len(started) - 4} more" if len(started) > 4 else ""
-    if len(started) == len(orphans):
-        return f"and all of them started already ({names}{more})."
+    names = ", ".join(model.label(i) for i in moved_on[:4])
+    more = f" and {len(moved_on) - 4} more" if len(moved_on) > 4 else ""
+    if len(moved_on) == len(orphans):
+        return (
+            "but none of them is waiting: each is queued, running or finished "
+            f"already ({names}{more})."
+        )
+    verb = "is" if len(moved_on) == 1 else "are"
     return (
-        f"so the waiting ones never start; {names}{more} started already "
-        "(or are queued)."
+        f"so the waiting ones never start; {names}{more} {verb} queued, running "
+        "or finished already."
     )
 
 
@@ -104,7 +108,7 @@ class RemoveNodeScreen(Dialog[str | None]):
         self.has_orphans = bool(model.orphaned_by_removal(node_id))
         self.removable = True
 
-    def compose(self) -> ComposeResult:
+    def compose_dialog(self) -> ComposeResult:
         with VerticalScroll(can_focus=False, id="dialog") as dialog:
             dialog.border_title = "Remove a node"
             yield Static(Text(self.description), id="description")

@@ -19,6 +19,7 @@ from grafo_tui.model import (
     RunModel,
     error_summary,
     escape_control,
+    innermost_user_frame,
     short_location,
 )
 from grafo_tui.widgets.task_tree import STATE_MARKS, format_duration
@@ -214,9 +215,11 @@ class NodeDetails(VerticalScroll):
         # While the node blocks the loop, its await chain cannot be read
         # again, and the one read before the block is out of date.
         if frames and node.blocked_at is None:
-            file, line, function = frames[-1]
+            # The pipeline's own line, not the `asyncio.sleep` it awaits.
+            index = innermost_user_frame(frames)
+            file, line, function = frames[index]
             _field(text, "awaiting", f"{short_location(file, line)} in {function}")
-            for file, line, function in reversed(frames[-4:-1]):
+            for file, line, function in reversed(frames[max(0, index - 3) : index]):
                 _field(text, "", f"from {short_location(file, line)} in {function}")
         if node.has_breakpoint:
             _field(text, "breakpoint", "the run pauses before each start (b clears)")

@@ -10,6 +10,7 @@ from textual.widgets import Static
 
 from grafo_core.events import NodeState
 from grafo_tui.model import RunModel
+from grafo_tui.model_handlers import run_title
 from grafo_tui.widgets.task_tree import STATE_MARKS, format_duration
 
 
@@ -45,7 +46,8 @@ class StatusLine(Static):
         if not model.is_started:
             return Text("Starting the pipeline..." if not ended else "No run.")
         text = Text(no_wrap=True, overflow="ellipsis")
-        text.append(model.description or model.run_id, "bold")
+        # The Log's short form: a generated run uuid would take 36 columns.
+        text.append(model.description or run_title(model.run_id, ""), "bold")
         text.append(f"  {format_duration(model.elapsed(self.clock()))}")
 
         if reloading:

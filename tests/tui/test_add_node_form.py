@@ -43,7 +43,7 @@ async def test_form_leaves_out_entry_point():
     form = AddNodeScreen(
         parent_label="a",
         functions={"fetch": fetch, "main": main},
-        taken_ids=["a"],
+        taken_ids=lambda: ["a"],
         entry_point="main",
     )
     listed = await listed_functions(form)
@@ -54,7 +54,9 @@ async def test_form_leaves_out_entry_point():
 
 async def test_form_lists_every_function_without_entry_point():
     form = AddNodeScreen(
-        parent_label="a", functions={"fetch": fetch, "main": main}, taken_ids=["a"]
+        parent_label="a",
+        functions={"fetch": fetch, "main": main},
+        taken_ids=lambda: ["a"],
     )
     listed = await listed_functions(form)
     assert "main" in listed

@@ -443,3 +443,26 @@ async def test_selection_is_cleared_with_the_previous_tree():
         assert tree.selected_id == "b"
         tree.show_model(model_of(("x", "y")))
         assert tree.selected_id is None
+
+
+def test_removal_wording_for_mixed_states():
+    children = [("x", f"c{number}") for number in range(1, 7)]
+    model = model_of(("a", "x"), *children)
+    text = describe_removal(model, "x")
+    assert "6 descendants have no other way from a root" in text
+    assert "so they never start." in text
+
+    finish(model, "c1")  # succeeded
+    model.apply(events.NodeQueued(RUN, "c2", 0.0))
+    model.apply(events.NodeStarted(RUN, "c3", 0.0, 1, {}))  # running
+    text = describe_removal(model, "x")
+    assert "6 descendants have no other way from a root" in text
+    assert "c1, c2, c3 are queued, running or finished already." in text
+    assert "started already" not in text
+
+    for name in ("c2", "c3", "c4", "c5", "c6"):
+        finish(model, name)
+    text = describe_removal(model, "x")
+    assert "6 descendants have" in text
+    assert "none of them is waiting" in text
+    assert "(c1, c2, c3, c4 and 2 more)" in text

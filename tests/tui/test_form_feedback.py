@@ -107,7 +107,7 @@ async def test_auto_with_one_free_parameter_is_added():
         assert "Missing 'customers', 'stock'" in errors_text(screen)
 
 
-async def test_engine_rejection_reopens_form_as_typed():
+async def test_id_taken_while_form_open():
     app = paused_etl_app()
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_form(pilot, "load")
@@ -115,6 +115,51 @@ async def test_engine_rejection_reopens_form_as_typed():
         # Another client adds the id while the form is open.
         node = Node(app.runner.functions["read_orders"], uuid="late")
         app.runner.submit(lambda ex: ex.add(node, parents=["load"])).result(5)
+        await wait_until(pilot, lambda: "late" in app.model.nodes, "late added")
+        await pilot.press("enter")
+        await pilot.pause()
+
+        assert app.screen is screen
+        assert "A node with id 'late' already exists." in errors_text(screen)
+        assert "The engine rejected" not in errors_text(screen)
+
+
+async def test_parent_removed_while_form_open():
+    app = paused_etl_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_form(pilot, "load")
+        await type_into(pilot, screen, "node-id", "orphan")
+        app.runner.submit(lambda ex: ex.remove("load")).result(5)
+        await wait_until(pilot, lambda: "load" not in app.model.nodes, "load gone")
+        await pilot.press("enter")
+        await wait_until(
+            pilot,
+            lambda: any("Could not add" in str(n.message) for n in app._notifications),
+            "add reported",
+        )
+        message = next(
+            str(n.message) for n in app._notifications if "Could not add" in n.message
+        )
+        # The engine raises a KeyError, whose str() quotes the whole sentence.
+        assert message.startswith("Could not add orphan: no node with uuid 'load'")
+        assert '"' not in message
+
+
+async def reject_children() -> None:
+    raise ValueError("load takes no more children")
+
+
+async def test_engine_rejection_reopens_form_as_typed():
+    app = paused_etl_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_form(pilot, "load")
+        await type_into(pilot, screen, "node-id", "refused")
+
+        def reject_on_connect(executor) -> None:
+            executor.node("load").on_connect = (reject_children, {})
+
+        # A check that only the engine makes: the parent's on_connect hook.
+        app.runner.submit(reject_on_connect).result(5)
         await pilot.press("enter")
         await wait_until(
             pilot,
@@ -122,8 +167,25 @@ async def test_engine_rejection_reopens_form_as_typed():
             "form opened again",
         )
         again = app.screen
-        assert field(again, "node-id") == "late"
-        assert "The engine rejected late" in errors_text(again)
+        assert field(again, "node-id") == "refused"
+        assert "The engine rejected refused" in errors_text(again)
+        assert "load takes no more children" in errors_text(again)
+
+
+async def test_errors_scrolled_into_view_on_short_screen():
+    app = paused_etl_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_form(pilot, "load")
+        await type_into(pilot, screen, "forward", "AUTO")
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.pause()
+
+        errors = screen.query_one("#errors")
+        dialog = screen.query_one("#dialog")
+        assert "AUTO needs exactly one parameter" in errors_text(screen)
+        assert errors.region.height > 1
+        assert dialog.scrollable_content_region.contains_region(errors.region)
 
 
 async def test_kwargs_error_names_the_offending_text():

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import NamedTuple
 
+import grafo_core
 from grafo_core import Node, TreeExecutor, events
 from grafo_core.events import NodeState
-from grafo_tui.model import RunModel, escape_control, format_chunk
+from grafo_tui.model import (
+    RunModel,
+    error_message,
+    escape_control,
+    format_chunk,
+    innermost_user_frame,
+)
 
 RUN = "run-1"
 
@@ -475,3 +483,26 @@ def test_pause_and_resume_are_logged():
 def test_orphans_of_removal_include_a_cycle_below():
     model = build(("a", "b"), ("b", "c"), ("c", "b"), roots=("a",))
     assert model.orphaned_by_removal("a") == ["b", "c"]
+
+
+def test_error_message_of_key_error():
+    sentence = "no node with uuid 'x' in executor 'e'; check the id"
+    assert error_message(KeyError(sentence)) == sentence
+    assert error_message(KeyError(5)) == "5"
+    assert error_message(KeyError("a", "b")) == "('a', 'b')"
+
+
+def test_error_message_of_other_errors():
+    assert error_message(ValueError("bad\nvalue")) == "bad\\nvalue"
+    assert error_message(ValueError("plain")) == "plain"
+
+
+def test_innermost_user_frame_skips_library():
+    library = (asyncio.tasks.__file__, 649, "sleep")
+    engine = (grafo_core.__file__, 1, "_drive")
+    pipeline = ("/project/pipeline.py", 12, "fetch")
+    helper = ("/project/helpers.py", 30, "wait_for")
+    assert innermost_user_frame([engine, pipeline, helper, library]) == 2
+    assert innermost_user_frame([pipeline, library, library]) == 0
+    assert innermost_user_frame([engine, library]) == 1  # all library
+    assert innermost_user_frame([]) == -1
