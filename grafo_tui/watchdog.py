@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import sys
-import sysconfig
 import threading
 import time
 import types
@@ -26,22 +24,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import grafo_core
+from grafo_tui.model_views import is_library_file
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_THRESHOLD = 0.1
 """Seconds a heartbeat may be late before the loop counts as blocked."""
-
-_LIBRARY_DIRS = tuple(
-    os.path.normcase(os.path.realpath(path)) + os.sep
-    for path in {
-        sysconfig.get_paths()["stdlib"],
-        sysconfig.get_paths()["platstdlib"],
-        sysconfig.get_paths()["purelib"],
-        sysconfig.get_paths()["platlib"],
-        os.path.dirname(grafo_core.__file__),
-    }
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,8 +84,7 @@ def _innermost_user_frame(frame: types.FrameType | None) -> types.FrameType | No
     """Return the innermost frame outside library code, or `None`."""
     current = frame
     while current is not None:
-        path = os.path.normcase(os.path.realpath(current.f_code.co_filename))
-        if not path.startswith(_LIBRARY_DIRS):
+        if not is_library_file(current.f_code.co_filename):
             return current
         current = current.f_back
     return None
