@@ -25,10 +25,11 @@ _LIBRARY_CODE_DIRS = tuple(
         *(sysconfig.get_paths()[name] for name in ("stdlib", "platstdlib")),
         *(sysconfig.get_paths()[name] for name in ("purelib", "platlib")),
         os.path.dirname(grafo_core.__file__),
+        os.path.dirname(__file__),
     }
 )
-"""The standard library, site-packages and grafo_core: code that is not the
-pipeline's own."""
+"""The standard library, site-packages, grafo_core and grafo_tui: code that
+is not the pipeline's own."""
 
 RETRYABLE = frozenset({NodeState.FAILED, NodeState.TIMED_OUT, NodeState.CANCELLED})
 """States from which `TreeExecutor.retry` runs a node again."""
@@ -153,8 +154,8 @@ class LoopBlock:
 
 @functools.lru_cache(maxsize=1024)
 def is_library_file(file: str) -> bool:
-    """Return whether `file` is in the standard library, site-packages or
-    grafo_core, after resolving symbolic links."""
+    """Return whether `file` is in the standard library, site-packages,
+    grafo_core or grafo_tui, after resolving symbolic links."""
     path = os.path.normcase(os.path.realpath(file))
     return path.startswith(_LIBRARY_CODE_DIRS)
 

@@ -208,6 +208,13 @@ class LoopWatchdog:
             return
         file, line, function = blocking_location(frame)
         del frame  # frames keep their locals alive
+        loop = self._sent_loop
+        if loop is None or loop.is_closed() or not loop.is_running():
+            # The loop stopped after the last check, between two passes of
+            # the pipeline: the heartbeat waits for the next start, and the
+            # frame read is the pipeline thread's own code between loops.
+            self._on_answer(self.clock())
+            return
         assert self._sent_at is not None
         self._blocked = LoopBlocked(node_id, file, line, function, self._sent_at)
         self.put(self._blocked)
