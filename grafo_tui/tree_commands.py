@@ -34,24 +34,26 @@ class TreeCommands:
             return False
         return True
 
-    def _submit(self: GrafoApp, what: str, command: Callable[[Any], Any]) -> bool:
+    def _submit(self: GrafoApp, action: str, command: Callable[[Any], Any]) -> bool:
         """Run `command(executor)` on the pipeline's loop; notify if it fails.
         Return whether the command was sent."""
-        if not self._run_takes_commands(what):
+        if not self._run_takes_commands(action):
             return False
         future = self.runner.submit(command)
         # A partial, not a coroutine: a worker the closing app never starts
         # must not leave a coroutine that was never awaited.
-        report = functools.partial(self._report_failure, what, future)
+        report = functools.partial(self._report_failure, action, future)
         self.run_worker(report, exit_on_error=False)
         return True
 
-    async def _report_failure(self: GrafoApp, what: str, future: Future) -> None:
+    async def _report_failure(self: GrafoApp, action: str, future: Future) -> None:
         try:
             await asyncio.wrap_future(future)
         except Exception as error:
             self.notify(
-                f"Could not {what}: {error_message(error)}", severity="error", timeout=8
+                f"Could not {action}: {error_message(error)}",
+                severity="error",
+                timeout=8,
             )
 
     def _selected_node(self: GrafoApp, verb: str) -> str | None:

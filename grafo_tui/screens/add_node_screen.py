@@ -404,10 +404,10 @@ class FormErrors(Static):
 class AddNodeScreen(FormDialog[AddRequest | None]):
     """Ask for the new node's id, function, kwargs, forwarding and timeout.
 
-    `taken_ids` returns the ids in the run now; the form calls it for each
+    `taken_ids` returns the ids in the run now. The form calls it for each
     check, so an id that the run gained while the form is open counts too.
     `fields` fills the form with earlier text, by field id (see
-    `AddRequest.fields`), and `error` is shown under it from the start.
+    `AddRequest.fields`), and `error` appears under it from the start.
     """
 
     CONFIRM_ID = "add"

@@ -165,7 +165,7 @@ async def test_remove_parent_lets_child_with_done_parents_start():
 
 
 @pytest.mark.parametrize("cascade", [False, True])
-async def test_removed_node_never_starts_when_its_last_edges_go(cascade):
+async def test_remove_never_starts_node(cascade):
     # `joined` waits on a finished parent and a running one. Cutting the
     # edge from the running parent first leaves only a finished parent:
     # the node must not start on its way out.
@@ -188,7 +188,7 @@ async def test_removed_node_never_starts_when_its_last_edges_go(cascade):
     assert recorder.of(events.NodeRemoved, "joined")
 
 
-async def test_removed_node_never_starts_while_removal_waits_for_a_cancel():
+async def test_remove_during_cancel_wait():
     # Removing `top` with cascade cancels it and waits for its task. `top`
     # swallows the cancel and returns, so it succeeds meanwhile; its doomed
     # child `below` must still not start.
@@ -473,8 +473,8 @@ async def test_cancel_from_a_node_started_subscriber_takes_effect():
     assert [event.reason for event in cancelled] == ["changed my mind"]
 
 
-async def test_failed_connect_from_node_code_leaves_nothing_in_the_run():
-    async def refuse():
+async def test_failed_runtime_connect_leaves_nothing():
+    async def reject_edge():
         raise RuntimeError("on_connect says no")
 
     added, below = make("added"), make("below")
@@ -487,7 +487,7 @@ async def test_failed_connect_from_node_code_leaves_nothing_in_the_run():
         except RuntimeError as error:
             failures.append(str(error))
 
-    parent = make("parent", rewire, on_connect=(refuse, None))
+    parent = make("parent", rewire, on_connect=(reject_edge, None))
     executor = TreeExecutor(roots=[parent])
     recorder = Recorder(executor)
     await executor.run()

@@ -209,7 +209,7 @@ async def test_node_of_frame_names_a_blocking_node():
     assert found == ["blocker"]
 
 
-async def test_current_node_id_names_the_node_whose_code_runs():
+async def test_current_node_id_in_node_code():
     seen: list[tuple[str, str | None]] = []
 
     async def plain():
@@ -262,7 +262,7 @@ def spawner_recording(seen: list[tuple[str, str | None]]):
     return make("spawner", spawns)
 
 
-async def test_current_node_id_follows_started_work_when_tracking(tracking):
+async def test_current_node_id_tracked_subtasks(tracking):
     seen: list[tuple[str, str | None]] = []
     await TreeExecutor(roots=[spawner_recording(seen)]).run()
     assert seen == [
@@ -274,7 +274,7 @@ async def test_current_node_id_follows_started_work_when_tracking(tracking):
     assert await asyncio.to_thread(current_node_id) is None
 
 
-async def test_current_node_id_names_only_the_node_task_by_default():
+async def test_current_node_id_untracked_subtasks():
     seen: list[tuple[str, str | None]] = []
     await TreeExecutor(roots=[spawner_recording(seen)]).run()
     assert seen == [("gathered", None), ("gathered", None), ("thread", None)]
@@ -449,10 +449,9 @@ async def test_retry_while_stopping_says_why(caplog):
     await task
 
 
-async def test_retry_after_the_run_ended_is_ignored_and_said(caplog):
-    # Without hold_on_error, a failed run ends; a retry queued by a
-    # subscriber lands after that and must not start a task that run()
-    # no longer waits for.
+async def test_retry_after_run_end_rejected(caplog):
+    # Without hold_on_error a failed run ends. A retry that a subscriber
+    # queued lands after that, so it must not start a task run() ignores.
     async def broken():
         await asyncio.sleep(0.01)
         raise RuntimeError("down")
@@ -474,4 +473,5 @@ async def test_retry_after_the_run_ended_is_ignored_and_said(caplog):
         task for task in asyncio.all_tasks() if task is not asyncio.current_task()
     ]
     assert leftover == []
-    assert "run" in caplog.text and "has ended" in caplog.text
+    assert "retry ignored" in caplog.text
+    assert "has ended" in caplog.text

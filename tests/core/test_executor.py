@@ -507,7 +507,7 @@ async def test_finished_child_reruns_with_parent():
     assert runs.count("side") == 3
 
 
-async def test_two_executors_with_one_uuid_running_at_once_warn(caplog):
+async def test_concurrent_same_uuid_warns(caplog):
     first = TreeExecutor(uuid="etl", roots=[make("a", nap)])
     second = TreeExecutor(uuid="etl", roots=[make("b", nap)])
     other = TreeExecutor(uuid="report", roots=[make("c", nap)])

@@ -95,7 +95,7 @@ async def test_auto_forward_with_two_candidates_names_them():
     assert "forward='a'" in str(caught.value)
 
 
-def test_auto_forward_candidates_are_the_named_parameters_kwargs_leaves():
+def test_auto_forward_candidates_skip_kwargs():
     async def step(a, b=1, *args, c, d=2, **rest):
         return a
 
@@ -103,7 +103,7 @@ def test_auto_forward_candidates_are_the_named_parameters_kwargs_leaves():
     assert auto_forward_candidates(step, {"a": 0, "b": 0, "d": 0}) == ["c"]
 
 
-async def test_auto_forward_into_a_partial_skips_what_the_partial_sets():
+async def test_auto_forward_into_partial():
     async def add(x, y=1):
         return x + y
 
@@ -124,7 +124,7 @@ async def test_auto_forward_mismatch_names_a_partial():
         )
 
 
-async def test_forward_into_a_positional_only_parameter_is_refused():
+async def test_forward_into_positional_only_rejected():
     async def takes(a, /, b):
         return a
 
@@ -238,11 +238,11 @@ async def test_callback_error_names_the_callback():
     assert "on_after_run of node 'node'" in caught.value.__notes__[0]
 
 
-async def test_connect_whose_on_connect_raises_leaves_no_edge():
-    async def refuse():
+async def test_failed_on_connect_leaves_no_edge():
+    async def reject_edge():
         raise RuntimeError("not now")
 
-    parent, child = make("parent", on_connect=(refuse, None)), make("child")
+    parent, child = make("parent", on_connect=(reject_edge, None)), make("child")
     with pytest.raises(RuntimeError, match="not now"):
         await parent.connect(child)
     assert parent.children == []

@@ -1,4 +1,4 @@
-"""What the add-node form's checks say about positional-only parameters,
+"""Messages of the add-node form's checks for positional-only parameters,
 `**kwargs` and a forward of `auto` in lower case."""
 
 from __future__ import annotations

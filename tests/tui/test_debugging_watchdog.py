@@ -59,9 +59,9 @@ def test_watchdog_reports_block_outside_nodes():
 
 
 def test_watchdog_ignores_a_stall_with_no_user_code():
-    # A loop stuck where only library code is on its thread (here the
-    # standard library's Event.wait; on a busy machine, the loop's own
-    # select) has no code to point at: it gets no report.
+    # Here only the standard library's Event.wait is on the loop's thread,
+    # as the loop's own select is on a busy machine. No pipeline code is
+    # there to point at, so the stall gets no report.
     release = threading.Event()
     with watched_loop() as (loop, messages):
         try:

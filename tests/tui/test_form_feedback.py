@@ -208,7 +208,7 @@ async def test_kwargs_error_names_the_offending_text():
             assert field(screen, "kwargs") == text
 
 
-async def test_form_buttons_reachable_on_an_80_by_24_screen():
+async def test_form_buttons_reachable_at_80x24():
     # The form is taller than 24 rows; it scrolls, so Tab brings the Add
     # button into view instead of leaving it below the screen's edge.
     app = paused_etl_app()

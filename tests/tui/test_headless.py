@@ -204,9 +204,9 @@ def test_printed_lines_keep_their_node_and_length():
     printed = printed_lines(out)
     for name in "AB":
         mine = [text for label, text in printed if label == name]
-        # The halves of a line stay together although the other node
-        # printed in between; a task that the node started counts as the
-        # node's; a long line is printed whole.
+        # The halves of a line stay together although the other node printed
+        # in between. A task that the node started counts as the node's, and
+        # a long line is printed whole.
         assert mine == [
             f"{name} starts-and finishes",
             f"{name} helper",

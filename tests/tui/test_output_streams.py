@@ -110,7 +110,7 @@ async def test_app_output_names_the_node_and_marks_stderr():
     ]
 
 
-async def test_open_line_of_one_node_ends_when_another_writes():
+async def test_open_line_ends_on_node_switch():
     panel = OutputPanel()
     async with PanelApp(panel).run_test(size=(60, 10)) as pilot:
         panel.write_output(
